@@ -1,0 +1,159 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Swift 6 language mode everywhere, plus the upcoming features our style guide asks for.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "flexlb",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "flexlbd", targets: ["flexlbd"]),
+        .executable(name: "flexlb", targets: ["flexlb"]),
+        .library(name: "FlexLBAPI", targets: ["FlexLBAPI"]),
+        .library(name: "FlexLBClient", targets: ["FlexLBClient"]),
+    ],
+    dependencies: [
+        // The generator (core, tool, build plugin) is its own package so it builds and tests on its own.
+        .package(path: "Plugins/Generator"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0", traits: []),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: API (generated from openapi.yaml by our build plugin)
+        .target(
+            name: "FlexLBAPI",
+            dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Sources/Generated",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "FlexLBGeneratorPlugin", package: "Generator")]
+        ),
+
+        // MARK: Server
+        .target(
+            name: "FlexLBRender",
+            dependencies: ["FlexLBAPI"],
+            path: "Sources/Server/Render",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FlexLBStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Sources/Server/Store",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FlexLBServer",
+            dependencies: [
+                "FlexLBAPI",
+                "FlexLBStore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/Server/App",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "flexlbd",
+            dependencies: [
+                "FlexLBServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Server/flexlbd",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Client
+        .target(
+            name: "FlexLBClient",
+            dependencies: [
+                "FlexLBAPI",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Client/FlexLBClient",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FlexLBCerts",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Sources/Client/Certs",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "flexlb",
+            dependencies: [
+                "FlexLBClient",
+                "FlexLBCerts",
+                "FlexLBAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/Client/flexlb",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "FlexLBServerTests",
+            dependencies: [
+                "FlexLBServer", "FlexLBStore", "FlexLBAPI",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/FlexLBServerTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FlexLBRenderTests",
+            dependencies: ["FlexLBRender", "FlexLBAPI"],
+            path: "Tests/FlexLBRenderTests",
+            resources: [.copy("Golden")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FlexLBClientTests",
+            dependencies: [
+                "FlexLBClient", "FlexLBCerts", "FlexLBAPI",
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            path: "Tests/FlexLBClientTests",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,104 @@
+import Synchronization
+import FlexLBAPI
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+
+/// Hummingbird responder that hands every request to the generated ``APIRouter``. It enforces the
+/// body limit, maps handler faults to 500 (the one place errors become responses), and logs one
+/// structured line per request.
+struct APIResponder<Handler: APIProtocol>: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    /// Largest request body accepted; larger ones get 413 without being read further.
+    static var maxBodySize: Int { 1 << 20 }
+
+    let router: APIRouter<Handler>
+    let logger: Logger
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let started = ContinuousClock.now
+        let requestID = RequestID.next()
+        var logger = self.logger
+        logger[metadataKey: "flexlb.request_id"] = "\(requestID)"
+        let target = request.head.path ?? "/"
+        let (path, query) = Self.split(target)
+
+        let response = await handle(request, path: path, query: query, logger: logger)
+
+        var headers = response.headerFields
+        headers[.init("X-Request-Id")!] = requestID
+        let elapsed = ContinuousClock.now - started
+        logger.info(
+            "request",
+            metadata: [
+                "flexlb.method": "\(request.method.rawValue)",
+                "flexlb.path": "\(path)",
+                "flexlb.status": "\(response.status.code)",
+                "flexlb.latency_ms": "\(String(format: "%.3f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",
+            ]
+        )
+        return Response(
+            status: response.status,
+            headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.body))
+        )
+    }
+
+    private func handle(_ request: Request, path: String, query: String?, logger: Logger) async -> ServerResponse {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maxBodySize {
+            return Self.error(.contentTooLarge, "request body exceeds \(Self.maxBodySize) bytes")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: Self.maxBodySize)
+        } catch is NIOTooManyBytesError {
+            return Self.error(.contentTooLarge, "request body exceeds \(Self.maxBodySize) bytes")
+        } catch {
+            logger.debug("reading request body failed", metadata: ["error": "\(error)"])
+            return Self.error(.badRequest, "could not read the request body")
+        }
+        let serverRequest = ServerRequest(
+            method: request.method,
+            path: path,
+            query: query,
+            headerFields: request.headers,
+            body: Array(buffer: body)
+        )
+        do {
+            return try await router.respond(to: serverRequest)
+        } catch {
+            logger.error("request failed", metadata: ["error": "\(error)"])
+            return Self.error(.internalServerError, "internal error; see the server log for this request id")
+        }
+    }
+
+    static func split(_ target: String) -> (String, String?) {
+        guard let mark = target.firstIndex(of: "?") else { return (target, nil) }
+        return (String(target[..<mark]), String(target[target.index(after: mark)...]))
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ message: String) -> ServerResponse {
+        ServerResponse(
+            status: status,
+            headerFields: [.contentType: "application/json"],
+            body: ErrorBody(message: message).jsonBytes()
+        )
+    }
+}
+
+/// Request ids: a per-process random prefix plus a counter; unique enough to find a request in logs.
+enum RequestID {
+    private static let prefix = String(UInt32.random(in: .min ... .max), radix: 16)
+    private static let counter = Counter()
+
+    static func next() -> String { "\(prefix)-\(counter.increment())" }
+
+    private final class Counter: Sendable {
+        private let value = Mutex<UInt64>(0)
+        func increment() -> UInt64 { value.withLock { $0 += 1; return $0 } }
+    }
+}

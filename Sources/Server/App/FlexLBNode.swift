@@ -1,0 +1,97 @@
+import FlexLBAPI
+import FlexLBStore
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// The composition root: turns a ``NodeConfiguration`` into the services of one flexlbd node.
+/// Tests boot it in-process; `flexlbd` runs it until SIGTERM.
+public struct FlexLBNode: Sendable {
+    /// flexlbd's version, reported by the nodes API.
+    public static let version = "0.5.0-dev"
+
+    public let configuration: NodeConfiguration
+    public let store: SQLiteStateStore
+    public let tls: ServerTLSContext
+    private let logger: Logger
+
+    /// Opens the store (creating `data_dir` 0700) and loads the certificates; fails with a clear
+    /// message when either is unusable.
+    public init(configuration: NodeConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        try Self.prepareDataDirectory(configuration.dataDir)
+        self.store = try SQLiteStateStore(
+            path: configuration.databasePath,
+            virtualRouterIDs: configuration.minVirtualRouterID...configuration.maxVirtualRouterID
+        )
+        do {
+            self.tls = try ServerTLSContext(files: .init(
+                certificateChain: configuration.tlsCert,
+                privateKey: configuration.tlsKey,
+                clientCA: configuration.tlsCACert
+            ))
+        } catch {
+            throw ConfigurationError("cannot load TLS files (tls_cert, tls_key, tls_ca_cert): \(error)")
+        }
+    }
+
+    /// The services to run: the mTLS API server and the SIGHUP certificate reloader.
+    /// - Parameter onListening: called with the bound port once the server listens.
+    public func services(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
+        let handler = InstanceHandler(
+            store: store,
+            node: .init(
+                name: configuration.name,
+                apiAddress: "\(configuration.tlsHost):\(configuration.tlsPort)",
+                version: Self.version
+            ),
+            clusterInstanceName: configuration.clusterName,
+            now: { Int64(Date().timeIntervalSince1970 * 1000) }
+        )
+        let app = Application(
+            responder: APIResponder(router: APIRouter(handler: handler), logger: logger),
+            server: .mutualTLS(tls),
+            configuration: .init(
+                address: .hostname(configuration.tlsHost, port: configuration.tlsPort),
+                serverName: "flexlbd"
+            ),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+        return [app, CertificateReloader(tls: tls, logger: logger)]
+    }
+
+    private static func prepareDataDirectory(_ path: String) throws {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw ConfigurationError("data_dir \(path) is not a directory") }
+        } else {
+            try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
+    }
+}
+
+/// Reloads the server certificate, key and client CA on SIGHUP; a bad file keeps the old ones.
+struct CertificateReloader: Service {
+    let tls: ServerTLSContext
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: [.sighup])
+        for await _ in signals.cancelOnGracefulShutdown() {
+            do {
+                try tls.reload()
+                logger.notice("reloaded TLS certificates")
+            } catch {
+                logger.error("TLS reload failed; keeping the previous certificates", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+import FlexLBAPI
+import FlexLBStore
+import Foundation
+import Logging
+
+/// Implements the generated ``APIProtocol``: validates what the schema cannot, writes the desired
+/// state durably, and answers with what is stored. The reconciler (data plane) reads the store.
+struct InstanceHandler: APIProtocol {
+    let store: any StateStore
+    let node: NodeIdentity
+    /// Name of the cluster-endpoint instance, which is read-only through this API.
+    let clusterInstanceName: String
+    let now: @Sendable () -> Int64
+
+    struct NodeIdentity: Sendable {
+        var name: String
+        var apiAddress: String
+        var version: String
+    }
+
+    // MARK: Node operations
+
+    func readyz(_ input: Operations.Readyz.Input) async throws -> Operations.Readyz.Output {
+        .ok([node.name: .ready])
+    }
+
+    func livez(_ input: Operations.Livez.Input) async throws -> Operations.Livez.Output {
+        .ok(Probe(status: .ok))
+    }
+
+    func ready(_ input: Operations.Ready.Input) async throws -> Operations.Ready.Output {
+        do {
+            _ = try await store.get(name: clusterInstanceName)
+            return .ok(Probe(status: .ok, checks: ["store": "ok"]))
+        } catch {
+            return .serviceUnavailable(Probe(status: .notReady, checks: ["store": "\(error)"]))
+        }
+    }
+
+    func listNodes(_ input: Operations.ListNodes.Input) async throws -> Operations.ListNodes.Output {
+        .ok([Node(name: node.name, apiAddress: node.apiAddress, state: .ready, isSelf: true, version: node.version)])
+    }
+
+    func getOpenAPI(_ input: Operations.GetOpenAPI.Input) async throws -> Operations.GetOpenAPI.Output {
+        .ok(OpenAPIDocument.yaml)
+    }
+
+    // MARK: Instance operations
+
+    func create(_ input: Operations.Create.Input) async throws -> Operations.Create.Output {
+        let config = input.body
+        if config.name == clusterInstanceName { return .forbidden(forbidden(config.name)) }
+        let violations = InstanceRules.violations(of: config)
+        guard violations.isEmpty else { return .badRequest(invalid(violations)) }
+        do {
+            let stored = try await store.create(
+                name: config.name,
+                config: config.jsonBytes(),
+                listeners: InstanceRules.listeners(of: config),
+                desiredState: .running,
+                now: now()
+            )
+            return .ok(try instance(stored), etag: etag(stored))
+        } catch let error as StoreError where error.isConflict {
+            return .conflict(ErrorBody(message: error.description))
+        }
+    }
+
+    func list(_ input: Operations.List.Input) async throws -> Operations.List.Output {
+        let all = try await store.list()
+        let matching = all.filter { input.name.map($0.name.contains) ?? true }
+        return .ok(try matching.map(instance))
+    }
+
+    func modify(_ input: Operations.Modify.Input) async throws -> Operations.Modify.Output {
+        let config = input.body
+        if config.name == clusterInstanceName { return .forbidden(forbidden(config.name)) }
+        let violations = InstanceRules.violations(of: config)
+        guard violations.isEmpty else { return .badRequest(invalid(violations)) }
+        do {
+            let stored = try await store.update(
+                name: config.name,
+                expectedVersion: try await expectedVersion(input.ifMatch, name: config.name),
+                change: InstanceChange(config: config.jsonBytes(), listeners: InstanceRules.listeners(of: config)),
+                now: now()
+            )
+            return .ok(try instance(stored), etag: etag(stored))
+        } catch let error as StoreError {
+            if error.isNotFound { return .notFound(ErrorBody(message: error.description)) }
+            if error.isVersionMismatch { return .preconditionFailed(ErrorBody(message: error.description)) }
+            if error.isConflict { return .conflict(ErrorBody(message: error.description)) }
+            throw error
+        }
+    }
+
+    func get(_ input: Operations.Get.Input) async throws -> Operations.Get.Output {
+        guard let stored = try await store.get(name: input.name) else {
+            return .notFound(ErrorBody(message: StoreError.notFound(input.name).description))
+        }
+        return .ok(try instance(stored), etag: etag(stored))
+    }
+
+    func delete(_ input: Operations.Delete.Input) async throws -> Operations.Delete.Output {
+        if input.name == clusterInstanceName { return .forbidden(forbidden(input.name)) }
+        do {
+            try await store.delete(name: input.name, expectedVersion: try await expectedVersion(input.ifMatch, name: input.name))
+            return .ok(Deleted(name: input.name))
+        } catch let error as StoreError {
+            if error.isNotFound { return .notFound(ErrorBody(message: error.description)) }
+            if error.isVersionMismatch { return .preconditionFailed(ErrorBody(message: error.description)) }
+            throw error
+        }
+    }
+
+    func stop(_ input: Operations.Stop.Input) async throws -> Operations.Stop.Output {
+        switch try await setDesiredState(.stopped, name: input.name, ifMatch: input.ifMatch) {
+        case .success(let stored): .ok(try instance(stored), etag: etag(stored))
+        case .failure(let refusal): refusal.stopOutput
+        }
+    }
+
+    func start(_ input: Operations.Start.Input) async throws -> Operations.Start.Output {
+        switch try await setDesiredState(.running, name: input.name, ifMatch: input.ifMatch) {
+        case .success(let stored): .ok(try instance(stored), etag: etag(stored))
+        case .failure(let refusal): refusal.startOutput
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Why a start or stop was refused; both operations document the same responses.
+    private enum Refusal: Error {
+        case forbidden(ErrorBody)
+        case notFound(ErrorBody)
+        case preconditionFailed(ErrorBody)
+
+        var stopOutput: Operations.Stop.Output {
+            switch self {
+            case .forbidden(let body): .forbidden(body)
+            case .notFound(let body): .notFound(body)
+            case .preconditionFailed(let body): .preconditionFailed(body)
+            }
+        }
+
+        var startOutput: Operations.Start.Output {
+            switch self {
+            case .forbidden(let body): .forbidden(body)
+            case .notFound(let body): .notFound(body)
+            case .preconditionFailed(let body): .preconditionFailed(body)
+            }
+        }
+    }
+
+    private func setDesiredState(_ state: DesiredState, name: String, ifMatch: String?) async throws -> Result<StoredInstance, Refusal> {
+        if name == clusterInstanceName { return .failure(.forbidden(forbidden(name))) }
+        do {
+            let stored = try await store.update(
+                name: name,
+                expectedVersion: try await expectedVersion(ifMatch, name: name),
+                change: InstanceChange(desiredState: state),
+                now: now()
+            )
+            return .success(stored)
+        } catch let error as StoreError {
+            if error.isNotFound { return .failure(.notFound(ErrorBody(message: error.description))) }
+            if error.isVersionMismatch { return .failure(.preconditionFailed(ErrorBody(message: error.description))) }
+            throw error
+        }
+    }
+
+    /// The version an If-Match header demands, or nil for an unconditional write. `*` means "any
+    /// current version": the write is conditional on the instance existing, which every write checks.
+    /// A tag that is not one of ours can never match, so it is turned into an impossible version.
+    private func expectedVersion(_ ifMatch: String?, name: String) async throws -> Int64? {
+        guard let ifMatch else { return nil }
+        let tags = ifMatch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if tags.contains("*") { return nil }
+        for tag in tags where tag.hasPrefix("\"") && tag.hasSuffix("\"") && tag.count >= 2 {
+            if let version = Int64(tag.dropFirst().dropLast()), version > 0 {
+                // Several tags: the write may proceed if any of them is current.
+                if tags.count == 1 { return version }
+                if let current = try await store.get(name: name)?.version, current == version { return version }
+            }
+        }
+        return -1
+    }
+
+    private func etag(_ stored: StoredInstance) -> String { "\"\(stored.version)\"" }
+
+    private func instance(_ stored: StoredInstance) throws -> Instance {
+        let config = try InstanceConfig.decode(jsonBytes: stored.config, strict: false)
+        // Until the data plane observes the instance, this node reports it as pending.
+        let observed = NodeInstanceStatus(
+            state: .pending,
+            vip: .unknown,
+            message: stored.desiredState == .running ? "waiting for the data plane" : "stopped",
+            observedAt: now()
+        )
+        return Instance(
+            id: stored.virtualRouterID,
+            config: config,
+            status: [node.name: observed.state],
+            lastModified: stored.lastModified,
+            desiredState: stored.desiredState == .running ? .running : .stopped,
+            version: stored.version,
+            nodes: [node.name: observed]
+        )
+    }
+
+    private func invalid(_ violations: [Violation]) -> ErrorBody {
+        ErrorBody(message: "request validation failed", violations: violations)
+    }
+
+    private func forbidden(_ name: String) -> ErrorBody {
+        ErrorBody(message: "instance \(name) is the cluster endpoint and is managed by flexlbd itself")
+    }
+}

@@ -1,0 +1,93 @@
+public import FlexLBAPI
+
+/// One instance as the node should run it: the declaration plus what the cluster decided about it.
+public struct DesiredInstance: Hashable, Sendable {
+    /// Instance name (the same as `config.name`).
+    public var name: String
+    /// VRRP virtual router id, 1...255, allocated cluster-wide.
+    public var virtualRouterID: Int
+    /// The declared configuration.
+    public var config: InstanceConfig
+    /// False when the instance is stopped: its VIP is released and its HAProxy is not run.
+    public var running: Bool
+
+    /// Creates a desired instance; `name` defaults to `config.name`.
+    public init(name: String? = nil, virtualRouterID: Int, config: InstanceConfig, running: Bool = true) {
+        self.name = name ?? config.name
+        self.virtualRouterID = virtualRouterID
+        self.config = config
+        self.running = running
+    }
+}
+
+/// This node's VRRP settings, shared by all of its `vrrp_instance` blocks.
+public struct NodeSettings: Hashable, Sendable {
+    /// Keepalived `router_id`: the node name.
+    public var routerID: String
+    /// VRRP priority, 1...254 (255 is reserved for the address owner).
+    public var priority: Int
+    /// Start as MASTER (a single node) rather than BACKUP.
+    public var initialStateMaster: Bool
+    /// Advertisement interval in seconds; VRRPv3 allows 0.01...40.95 in steps of 0.01.
+    public var advertInterval: Double
+    /// Source address of unicast adverts; keepalived picks one of the interface's addresses when nil.
+    public var unicastSourceIP: String?
+    /// Unicast peers; empty means multicast. May mix IPv4 and IPv6: each instance uses the peers of
+    /// its VIP's family (keepalived refuses mixed families in one instance).
+    public var unicastPeers: [String]
+
+    /// Creates node settings with keepalived's usual defaults.
+    public init(
+        routerID: String,
+        priority: Int = 100,
+        initialStateMaster: Bool = false,
+        advertInterval: Double = 1,
+        unicastSourceIP: String? = nil,
+        unicastPeers: [String] = []
+    ) {
+        self.routerID = routerID
+        self.priority = priority
+        self.initialStateMaster = initialStateMaster
+        self.advertInterval = advertInterval
+        self.unicastSourceIP = unicastSourceIP
+        self.unicastPeers = unicastPeers
+    }
+}
+
+/// Every absolute path a rendered configuration refers to comes from here, so the caller (and tests)
+/// decide where files live.
+///
+/// Paths must be absolute and use only `A-Z a-z 0-9 . _ - /`; a trailing `/` is ignored.
+public struct RenderPaths: Hashable, Sendable {
+    /// Directory of HAProxy runtime files: `<name>.sock` (stats/admin socket, in the config),
+    /// `<name>-master.sock` (master CLI, passed with `-S`) and `<name>.pid` (passed with `-p`).
+    public var haproxyRunDir: String
+    /// Root of the PEM files; each instance owns `<pemDir>/<name>/`.
+    public var pemDir: String
+    /// FIFO that keepalived writes VRRP state changes to (`vrrp_notify_fifo`); none when nil.
+    public var keepalivedNotifyFifo: String?
+
+    /// Creates the set of paths.
+    public init(haproxyRunDir: String, pemDir: String, keepalivedNotifyFifo: String? = nil) {
+        self.haproxyRunDir = haproxyRunDir
+        self.pemDir = pemDir
+        self.keepalivedNotifyFifo = keepalivedNotifyFifo
+    }
+
+    /// The stats socket of an instance's HAProxy (`stats socket` in its config).
+    public func statsSocket(instance: String) -> String { "\(trimmed(haproxyRunDir))/\(instance).sock" }
+    /// The master CLI socket of an instance's HAProxy (`haproxy -W -S <path>`).
+    public func masterSocket(instance: String) -> String { "\(trimmed(haproxyRunDir))/\(instance)-master.sock" }
+    /// The pid file of an instance's HAProxy master (`haproxy -p <path>`).
+    public func pidFile(instance: String) -> String { "\(trimmed(haproxyRunDir))/\(instance).pid" }
+    /// The directory holding an instance's PEM files; delete it when the instance goes.
+    public func pemDirectory(instance: String) -> String { "\(trimmed(pemDir))/\(instance)" }
+    /// The absolute path of a ``RenderedFile``.
+    public func absolutePath(of file: RenderedFile) -> String { "\(trimmed(pemDir))/\(file.relativePath)" }
+
+    private func trimmed(_ path: String) -> String {
+        var path = Substring(path)
+        while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
+        return String(path)
+    }
+}

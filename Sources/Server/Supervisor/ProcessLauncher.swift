@@ -1,0 +1,121 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What to run: an executable and its argument vector. There is no shell anywhere: arguments are
+/// passed as they are, so no user text can ever be interpreted as shell syntax.
+public struct ProcessSpec: Sendable, Hashable {
+    public var executable: String
+    public var arguments: [String]
+    /// File that receives the process's stdout and stderr (appended), or nil for /dev/null.
+    public var logFile: String?
+
+    public init(executable: String, arguments: [String], logFile: String? = nil) {
+        self.executable = executable
+        self.arguments = arguments
+        self.logFile = logFile
+    }
+}
+
+/// Starts, signals and watches processes. A protocol so the supervision logic can be tested with a fake.
+public protocol ProcessLauncher: Sendable {
+    /// Starts `spec` in a new session (so a signal to flexlbd's process group never reaches it and it
+    /// outlives a kill -9 of flexlbd) and returns its pid.
+    func launch(_ spec: ProcessSpec) throws -> Int32
+    /// Whether `pid` is alive and still runs `executable` (guards against pid reuse). Reaps it when it
+    /// is our own exited child.
+    func isRunning(pid: Int32, executable: String) -> Bool
+    /// Sends `signal` to `pid`; false when there is no such process.
+    @discardableResult func signal(_ signal: Int32, to pid: Int32) -> Bool
+}
+
+/// A launch failure, naming the executable.
+public struct LaunchError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// ``ProcessLauncher`` on posix_spawn with `POSIX_SPAWN_SETSID`.
+public struct PosixProcessLauncher: ProcessLauncher {
+    public init() {}
+
+    public func launch(_ spec: ProcessSpec) throws -> Int32 {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // A new session: not in flexlbd's process group, no controlling terminal.
+        // Default signal dispositions and an empty mask: flexlbd's own ignored/blocked signals
+        // (ServiceLifecycle traps SIGTERM and SIGHUP) must not leak into the children.
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setflags(
+            &attributes,
+            Int16(POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
+        )
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        let log = spec.logFile ?? "/dev/null"
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        // A minimal, fixed environment: nothing from flexlbd's environment leaks into the children.
+        let envp: [UnsafeMutablePointer<CChar>?] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"].map { strdup($0) } + [nil]
+        defer { envp.forEach { free($0) } }
+
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, spec.executable, &actions, &attributes, argv, envp)
+        guard rc == 0 else {
+            throw LaunchError("cannot start \(spec.executable): \(String(cString: strerror(rc)))")
+        }
+        return pid
+    }
+
+    public func isRunning(pid: Int32, executable: String) -> Bool {
+        guard pid > 0 else { return false }
+        // Reap our own exited children so they do not linger as zombies.
+        var status: Int32 = 0
+        let reaped = waitpid(pid, &status, WNOHANG)
+        if reaped == pid { return false }
+        guard let stat = Self.read("/proc/\(pid)/stat") else { return false }
+        // The state letter follows the parenthesised command name; Z and X are dead.
+        if let close = stat.lastIndex(of: ")") {
+            let rest = stat[stat.index(after: close)...].drop { $0 == " " }
+            if let state = rest.first, state == "Z" || state == "X" { return false }
+        }
+        guard let cmdline = Self.read("/proc/\(pid)/cmdline") else { return false }
+        let argv0 = cmdline.split(separator: "\0", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        return argv0 == executable || argv0.hasSuffix("/" + (executable.split(separator: "/").last.map(String.init) ?? executable))
+    }
+
+    @discardableResult
+    public func signal(_ signal: Int32, to pid: Int32) -> Bool {
+        guard pid > 0 else { return false }
+        return kill(pid, signal) == 0
+    }
+
+    static func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes.append(contentsOf: buffer[0..<n])
+            if bytes.count > 1 << 20 { break }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# FlexLB's test command (README, CI): installs what is missing, builds, runs every test stage.
+#
+#   test/run-tests.sh                 everything
+#   test/run-tests.sh -k conformance  extra arguments go to pytest (e2e stage)
+#
+# Stages: swift build --build-tests; swift test (root package); swift test (Plugins/Generator);
+# pytest test/e2e against the real flexlbd/flexlb. Every stage runs even if an earlier one failed
+# (except those that need the build); the exit code is non-zero if any stage failed, and the last
+# line is "N passed, N failed" summed over the stages.
+#
+# Environment: FLEXLB_TEST_VENV (default <repo>/.venv-test), FLEXLB_SKIP_APT=1 to never apt-get.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
+    export PATH="/opt/swift/usr/bin:$PATH"
+fi
+
+LOG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/flexlb-tests.XXXXXX")"
+cleanup() { rm -rf "$LOG_DIR"; }
+trap cleanup EXIT
+
+say() { printf '\n==== %s ====\n' "$*"; }
+die() { printf 'run-tests: %s\n' "$*" >&2; exit 2; }
+
+# ---------------------------------------------------------------------------------------------
+# 1. System packages (apt only when a needed binary is missing)
+# ---------------------------------------------------------------------------------------------
+need_pkgs=()
+for pair in keepalived:keepalived haproxy:haproxy wrk:wrk socat:socat ip:iproute2 nft:nftables sqlite3:sqlite3; do
+    bin="${pair%%:*}"; pkg="${pair#*:}"
+    command -v "$bin" >/dev/null 2>&1 || need_pkgs+=("$pkg")
+done
+PY="$(command -v python3 || true)"
+if [ -z "$PY" ]; then
+    need_pkgs+=(python3 python3-pip python3-venv)
+else
+    "$PY" -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
+    "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
+fi
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+    if [ "${FLEXLB_SKIP_APT:-0}" = 1 ]; then
+        die "missing packages: ${need_pkgs[*]} (FLEXLB_SKIP_APT=1)"
+    fi
+    [ "$(id -u)" = 0 ] || die "missing packages: ${need_pkgs[*]}; run as root or install them"
+    say "apt-get install ${need_pkgs[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+    PY="$(command -v python3)"
+fi
+command -v swift >/dev/null 2>&1 || die "swift not found (expected on PATH or at /opt/swift/usr/bin)"
+
+# ---------------------------------------------------------------------------------------------
+# 2. Python venv for the e2e suite (pip only when an import is missing)
+# ---------------------------------------------------------------------------------------------
+VENV="${FLEXLB_TEST_VENV:-$ROOT/.venv-test}"
+if [ ! -x "$VENV/bin/python" ]; then
+    say "python venv $VENV"
+    "$PY" -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c 'import pytest, requests, yaml, cryptography, jsonschema, referencing, openapi_schema_validator' >/dev/null 2>&1; then
+    say "pip install -r test/e2e/requirements.txt"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r test/e2e/requirements.txt
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Stage bookkeeping
+# ---------------------------------------------------------------------------------------------
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+FAILED_STAGES=()
+SUMMARY=()
+
+# count_swift LOG -> "passed failed" from XCTest and Swift Testing summaries
+count_swift() {
+    local log="$1" xp=0 xf=0 st_total=0 st_failed=0 line
+    # XCTest: the last "Executed N tests, with M failures" is the overall one
+    line="$(grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' "$log" | tail -n 1 || true)"
+    if [ -n "$line" ]; then
+        local n m
+        n="$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$line")"
+        m="$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$line")"
+        xp=$((n - m)); xf=$m
+    fi
+    # Swift Testing: "Test run with N tests in S suites passed|failed ..."
+    line="$(grep -E 'Test run with [0-9]+ tests?' "$log" | tail -n 1 || true)"
+    if [ -n "$line" ]; then
+        st_total="$(sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/' <<<"$line")"
+        st_failed="$(grep -E '✘ Test [^r].* failed after' "$log" | grep -vc 'Test run with' || true)"
+        if grep -q 'failed after' <<<"$line" && [ "$st_failed" -eq 0 ]; then st_failed=1; fi
+    fi
+    echo "$((xp + st_total - st_failed)) $((xf + st_failed))"
+}
+
+# count_pytest LOG -> "passed failed" from pytest's summary line
+count_pytest() {
+    local log="$1" line p=0 f=0 e=0
+    line="$(grep -E '^=+ .*(passed|failed|error|no tests ran).* in [0-9.]+s' "$log" | tail -n 1 || true)"
+    [[ "$line" =~ ([0-9]+)\ passed ]] && p="${BASH_REMATCH[1]}"
+    [[ "$line" =~ ([0-9]+)\ failed ]] && f="${BASH_REMATCH[1]}"
+    [[ "$line" =~ ([0-9]+)\ errors? ]] && e="${BASH_REMATCH[1]}"
+    echo "$p $((f + e))"
+}
+
+# run_stage NAME COUNTER CMD... : runs, tees output, adds counts; a failing stage with no counted
+# failure counts as one failure.
+run_stage() {
+    local name="$1" counter="$2"; shift 2
+    local log="$LOG_DIR/$name.log" rc=0 p=0 f=0
+    say "$name: $*"
+    set +e
+    "$@" 2>&1 | tee "$log"
+    rc="${PIPESTATUS[0]}"
+    set -e
+    if [ "$counter" != none ]; then
+        read -r p f < <("$counter" "$log")
+    fi
+    if [ "$rc" -ne 0 ]; then
+        [ "$f" -gt 0 ] || f=1
+        FAILED_STAGES+=("$name")
+    fi
+    TOTAL_PASSED=$((TOTAL_PASSED + p))
+    TOTAL_FAILED=$((TOTAL_FAILED + f))
+    SUMMARY+=("$name: exit $rc, $p passed, $f failed")
+    return 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# 3. Build and test
+# ---------------------------------------------------------------------------------------------
+run_stage build none swift build --build-tests
+BUILD_OK=1
+if [[ " ${FAILED_STAGES[*]-} " == *" build "* ]]; then BUILD_OK=0; fi
+
+if [ "$BUILD_OK" = 1 ]; then
+    run_stage swift-test count_swift swift test --skip-build
+else
+    SUMMARY+=("swift-test: not run (build failed)")
+fi
+
+run_stage generator-test count_swift swift test --package-path Plugins/Generator
+
+if [ "$BUILD_OK" = 1 ]; then
+    BIN_DIR="$(swift build --show-bin-path)"
+    export FLEXLB_BIN_DIR="$BIN_DIR"
+    run_stage e2e count_pytest timeout --kill-after=30 2400 \
+        "$VENV/bin/python" -m pytest -p no:cacheprovider test/e2e "$@"
+else
+    SUMMARY+=("e2e: not run (build failed)")
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 4. Summary
+# ---------------------------------------------------------------------------------------------
+say "summary"
+for s in "${SUMMARY[@]}"; do echo "  $s"; done
+if [ "${#FAILED_STAGES[@]}" -gt 0 ]; then
+    echo "  failed stages: ${FAILED_STAGES[*]}"
+fi
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+[ "${#FAILED_STAGES[@]}" -eq 0 ]
