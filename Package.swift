@@ -59,10 +59,30 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "FlexLBSupervisor",
+            path: "Sources/Server/Supervisor",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FlexLBDataPlane",
+            dependencies: [
+                "FlexLBAPI",
+                "FlexLBRender",
+                "FlexLBStore",
+                "FlexLBSupervisor",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Server/DataPlane",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "FlexLBServer",
             dependencies: [
                 "FlexLBAPI",
                 "FlexLBStore",
+                "FlexLBDataPlane",
+                "FlexLBRender",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -125,6 +145,18 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/Client/flexlb",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "flexlb-bench",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Client/bench",
             swiftSettings: swiftSettings
         ),
 

@@ -43,7 +43,7 @@ import Testing
         let (config, violations) = Self.decode(text)
         #expect(config == nil)
         let expected: Set<Violation> = [
-            Violation(path: "$.name", message: #"must match ^[A-Za-z0-9\-_.]{1,32}$"#),
+            Violation(path: "$.name", message: #"must match ^(?!\.+$)[A-Za-z0-9\-_.]{1,32}$"#),
             Violation(path: "$.frontend_interface", message: "expected string, got integer"),
             Violation(path: "$.frontend_ipaddress", message: "is not a valid IP address"),
             Violation(path: "$.surprise", message: "unknown property"),

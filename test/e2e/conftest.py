@@ -100,6 +100,7 @@ class Api:
 
     def new_session(self) -> requests.Session:
         s = requests.Session()
+        s.trust_env = False  # no proxies, and REQUESTS_CA_BUNDLE must not override verify=ca.crt
         s.cert = (str(self.server.certs / "client.crt"), str(self.server.certs / "client.key"))
         s.verify = str(self.server.certs / "ca.crt")
         return s
@@ -159,6 +160,34 @@ class Api:
         except ValueError as e:
             raise AssertionError(f"response is not JSON: {e}: {resp.text[:500]}") from None
 
+    def stream(self, method: str, path: str, data: bytes, content_type: str = "application/json",
+               documented: bool = False, expect: int | None = None):
+        """Sends a (large) body on a raw TLS connection, reading an early answer as soon as it
+        comes: a server may refuse an oversized body before reading it and close the connection,
+        which `requests` reports as a connection error instead of the response."""
+        from e2e_support import client_context, parse_json_body, send_streaming_body
+
+        full = path if path.startswith(BASE_PATH) else BASE_PATH + path
+        head = (f"{method} {full} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode()
+        c = self.server.certs
+        ex = send_streaming_body("127.0.0.1", self.server.port,
+                                 client_context(c / "ca.crt", c / "client.crt", c / "client.key"),
+                                 head, len(data), body=data)
+        assert ex.status is not None, f"{method} {full}: no HTTP response: {ex.describe()}"
+        assert ex.status < 500, ex.describe()
+        body = parse_json_body(ex.response)
+        op = self.spec.match(method, full)
+        if op is not None:
+            self.seen_operations.add(f"{op} {ex.status}")
+            if documented:
+                assert str(ex.status) in self.spec.documented_statuses(op), ex.describe()
+        if ex.status >= 400:
+            assert not self.spec.errors(self.spec.schema_ref("ErrorBody"), body), ex.describe()
+        if expect is not None:
+            assert ex.status == expect, f"{method} {full}: expected {expect}: {ex.describe()}"
+        return ex
+
     # Operations ---------------------------------------------------------------------------
 
     def create(self, body: Any, **kw) -> requests.Response:
@@ -190,9 +219,12 @@ class Api:
         resp = self.request("GET", "/instances", params=params, expect=200, **kw)
         return resp.json()
 
+    DECLARED = ("config", "id", "desired_state", "version", "last_modified")
+
     def snapshot(self) -> list:
-        """The full instance list, for 'unchanged after a rejected request' checks."""
-        return self.list()
+        """The declared part of every instance (observed status may change on its own), for
+        'unchanged after a rejected request' checks."""
+        return [{k: i.get(k) for k in self.DECLARED} for i in self.list()]
 
     def post_raw(self, data: bytes, content_type: str | None = "application/json", method: str = "POST",
                  path: str = "/instances", **kw) -> requests.Response:
@@ -280,6 +312,7 @@ class Server:
 
     def wait_live(self, timeout: float = START_TIMEOUT) -> None:
         session = requests.Session()
+        session.trust_env = False
         session.cert = (str(self.certs / "client.crt"), str(self.certs / "client.key"))
         session.verify = str(self.certs / "ca.crt")
         url = f"https://127.0.0.1:{self.port}{BASE_PATH}/livez"
@@ -352,12 +385,16 @@ def _new_root(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"flexlb-e2e-{prefix}-"))
 
 
-def _teardown(server: Server, request: pytest.FixtureRequest) -> None:
+_LIVE_SERVERS: list["Server"] = []
+
+
+def _teardown(server: Server) -> None:
     try:
         server.stop()
     finally:
-        failed = getattr(request.node, "_flexlb_failed", False) or request.session.testsfailed
-        if failed or os.environ.get("FLEXLB_E2E_SHOW_LOGS"):
+        if server in _LIVE_SERVERS:
+            _LIVE_SERVERS.remove(server)
+        if os.environ.get("FLEXLB_E2E_SHOW_LOGS"):
             sys.stderr.write(f"\n==== flexlbd stderr ({server.root}) ====\n{server.log_tail()}\n")
         if not os.environ.get("FLEXLB_E2E_KEEP"):
             shutil.rmtree(server.root, ignore_errors=True)
@@ -365,22 +402,20 @@ def _teardown(server: Server, request: pytest.FixtureRequest) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
+    """On a failure, attach the tail of every running flexlbd's stderr to the report."""
     outcome = yield
     rep = outcome.get_result()
+    setattr(item, f"_flexlb_rep_{rep.when}", rep)
     if rep.failed:
-        item._flexlb_failed = True
-        for srv in getattr(item, "_flexlb_servers", []):
-            rep.sections.append(("flexlbd stderr", srv.log_tail()))
-        for name in item.fixturenames:
-            if name in ("server", "module_server", "fresh_server"):
-                srv = item.funcargs.get(name)
-                if isinstance(srv, Server):
-                    rep.sections.append((f"flexlbd stderr ({name})", srv.log_tail()))
+        for srv in _LIVE_SERVERS:
+            rep.sections.append((f"flexlbd stderr ({srv.root.name}, pid {srv.proc.pid if srv.proc else '-'})",
+                                 srv.log_tail(3000)))
 
 
 def make_server(prefix: str, request: pytest.FixtureRequest, start: bool = True, **kw) -> Server:
     server = Server(_new_root(prefix), **kw)
-    request.addfinalizer(lambda: _teardown(server, request))
+    request.addfinalizer(lambda: _teardown(server))
+    _LIVE_SERVERS.append(server)
     server.init_certs()
     if start:
         server.start()

@@ -7,6 +7,7 @@ against the schema the spec gives for that operation and status, strong quoted E
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -197,7 +198,7 @@ def test_modify_changes_version_etag_and_config(api):
     assert new["id"] == old["id"], "modify must keep the VRRP id"
     assert r.headers["ETag"] != g.headers["ETag"]
     if "version" in old:
-        assert new["version"] == old["version"] + 1
+        assert new["version"] > old["version"]
     if "last_modified" in old:
         assert new["last_modified"] >= old["last_modified"]
     assert api.get("conf-tpl", expect=200).json()["config"] == body
@@ -305,9 +306,9 @@ def test_payload_too_large_is_413(api):
     before = api.snapshot()
     body = template_body("conf-big", vip="192.168.13.1")
     body["endpoints"][0]["frontend_options"] = "x" * (1024 * 1024 + 10)
-    api.create(body, documented=True, expect=413)
+    api.stream("POST", "/instances", json.dumps(body).encode(), documented=True, expect=413)
     body["name"] = "gamma"
-    api.modify(body, documented=True, expect=413)
+    api.stream("PUT", "/instances", json.dumps(body).encode(), documented=True, expect=413)
     assert api.snapshot() == before
 
 

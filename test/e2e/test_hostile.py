@@ -24,10 +24,19 @@ def baseline(api):
 
 
 @pytest.fixture(autouse=True)
-def unchanged_and_alive(api, module_server, baseline):
+def unchanged_and_alive(request, api, module_server, baseline):
     yield
     assert module_server.alive(), f"flexlbd (pid {module_server.pid}) died\n{module_server.log_tail()}"
-    assert api.snapshot() == baseline, "a hostile request changed the instance list"
+    now = api.snapshot()
+    if now != baseline:
+        keep = {i["config"]["name"] for i in baseline}
+        extra = [i["config"]["name"] for i in now if i["config"]["name"] not in keep]
+        for name in extra:  # undo, so one accepted body does not fail every later test
+            api.request("DELETE", f"/instances/{name}")
+        call = getattr(request.node, "_flexlb_rep_call", None)
+        if call is not None and call.failed:
+            return  # the test itself already failed for this; do not count it twice
+        pytest.fail(f"a hostile request changed the instance list (added {extra})")
 
 
 def _expect_4xx(resp, allowed=(400,)):
@@ -66,7 +75,7 @@ def test_wrong_top_level_type(api, doc):
 def test_empty_body(api):
     _expect_4xx(api.post_raw(b""))
     _expect_4xx(api.post_raw(b"", method="PUT"))
-    _expect_4xx(api.post_raw(b"", content_type=None))
+    _expect_4xx(api.post_raw(b"", content_type=None), allowed=(400, 415))
 
 
 @pytest.mark.parametrize("ctype", ["text/plain", "application/x-www-form-urlencoded",
@@ -311,7 +320,7 @@ def test_server_serves_after_oversized_bodies(api):
 
 
 @pytest.mark.parametrize("name", ["..%2F..%2Fetc%2Fpasswd", "%00", "a%00b", "x" * 5000, "%C3%A4",
-                                  "%FF", "a%0Ab", "FLEXLB%00", ".", ".."])
+                                  "%FF", "a%0Ab", "FLEXLB%00", "%2E%2E"])
 def test_hostile_instance_names_in_paths(api, name):
     for method, suffix in (("GET", ""), ("DELETE", ""), ("POST", "/stop"), ("POST", "/start")):
         r = api.request(method, f"/instances/{name}{suffix}")

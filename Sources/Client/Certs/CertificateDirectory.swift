@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -110,9 +112,15 @@ public struct CertificateDirectory: Sendable {
         return (issued, certificatePath, keyPath)
     }
 
+    /// Creates the directory and missing parents with mode 0700; an existing directory keeps its mode.
     private func createDirectory() throws {
-        if mkdir(path, 0o700) != 0 && errno != EEXIST {
-            throw PKIError.io("mkdir", path: path, errno: errno)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+        do {
+            try FileManager.default.createDirectory(
+                atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw PKIError.io("mkdir", path: path, reason: error.localizedDescription)
         }
     }
 }

@@ -45,6 +45,11 @@ public struct PKIError: Error, Sendable, Equatable, CustomStringConvertible {
         Self(.io, "\(operation) \(path): \(String(cString: strerror(errno)))")
     }
 
+    /// A file operation failed for `reason`.
+    public static func io(_ operation: String, path: String, reason: String) -> Self {
+        Self(.io, "\(operation) \(path): \(reason)")
+    }
+
     /// True when the error is about an existing file.
     public var isFileExists: Bool { code == .fileExists }
 

@@ -106,6 +106,9 @@ public final class HTTPClientTransport: ClientTransport, Sendable {
         configuration.endpoints[lastGood.withLock { $0 }]
     }
 
+    /// Sends `request` to the preferred endpoint, failing over and retrying as ``FailoverPolicy``
+    /// decides. Any HTTP response is returned (the generated client maps statuses).
+    /// - Throws: ``FlexLBError`` of kind ``FlexLBError/Kind/connection`` when no attempt got a response.
     public func send(
         _ request: HTTPRequest,
         body: [UInt8]?,
@@ -232,6 +235,9 @@ public final class HTTPClientTransport: ClientTransport, Sendable {
         }
         if let error = error as? NIOSSLError, case .handshakeFailed(let reason) = error {
             return "TLS handshake failed: \(reason)"
+        }
+        if error is BoringSSLError {
+            return "TLS error (a rejected client certificate shows here): \(error)"
         }
         if let error = error as? IOError {
             return String(cString: strerror(error.errnoCode)).lowercased()

@@ -94,7 +94,7 @@ enum Documents {
 
     /// YAML, keys in the order given; strings that would read back as another type are quoted.
     static func yaml(_ value: JSONValue) throws -> String {
-        try Yams.serialize(node: yamlNode(value))
+        try Yams.serialize(node: yamlNode(value), width: -1)
     }
 
     private static func yamlNode(_ value: JSONValue) -> Yams.Node {
@@ -103,7 +103,10 @@ enum Documents {
         case .bool(let b): Yams.Node(b ? "true" : "false", Tag(.bool))
         case .integer(let i): Yams.Node(String(i), Tag(.int))
         case .number(let d): Yams.Node(String(d), Tag(.float))
-        case .string(let s): Yams.Node(s, Tag(.str))
+        case .string(let s):
+            // Quote strings that would read back as something else (empty → null, "8080" → int).
+            Resolver.default.resolveTag(of: Yams.Node(s)) == .str && !s.isEmpty
+                ? Yams.Node(s, Tag(.str)) : Yams.Node(s, Tag(.str), .doubleQuoted)
         case .array(let items): Yams.Node(items.map(yamlNode))
         case .object(let object): Yams.Node(object.entries.map { (Yams.Node($0.key, Tag(.str)), yamlNode($0.value)) })
         }

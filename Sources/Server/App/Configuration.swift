@@ -27,6 +27,26 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var minVirtualRouterID: Int = 1
     /// Largest VRRP virtual router id handed out (`keepalived.max_virtual_router_id`).
     public var maxVirtualRouterID: Int = 255
+    /// Run keepalived and HAProxy for the stored instances (`data_plane.enabled`). With `false` the node
+    /// serves the API and stores instances only (status stays `pending`).
+    public var dataPlaneEnabled = true
+    /// HAProxy binary (`haproxy.binary`).
+    public var haproxyBinary = "/usr/sbin/haproxy"
+    /// Check every create and modify with `haproxy -c` before storing it (`haproxy.check`).
+    public var haproxyCheck = true
+    /// keepalived binary (`keepalived.binary`).
+    public var keepalivedBinary = "/usr/sbin/keepalived"
+    /// VRRP priority of this node (`keepalived.priority`, 1...255). The default 255 makes a single node the
+    /// address owner, which takes a new VIP within milliseconds of a reload; clusters set distinct values below 255.
+    public var vrrpPriority = 255
+    /// Initial VRRP state (`keepalived.state`: `MASTER` for a single node or the preferred node, else `BACKUP`).
+    public var vrrpInitialMaster = true
+    /// VRRP advertisement interval in seconds (`keepalived.advert_int`; VRRPv3 allows sub-second).
+    public var vrrpAdvertInterval = 1.0
+    /// Source address of unicast adverts (`keepalived.unicast_src_ip`).
+    public var vrrpUnicastSourceIP: String?
+    /// Unicast VRRP peers (`keepalived.unicast_peers`); empty means multicast.
+    public var vrrpUnicastPeers: [String] = []
 
     public init(name: String) {
         self.name = name
@@ -79,11 +99,43 @@ public struct NodeConfiguration: Sendable, Equatable {
                     default: throw reader.unknown(path)
                     }
                 }
+            case "data_plane":
+                try reader.mapping(value, path: path) { key, value, path in
+                    switch key {
+                    case "enabled": config.dataPlaneEnabled = try reader.bool(value, path)
+                    default: throw reader.unknown(path)
+                    }
+                }
+            case "haproxy":
+                try reader.mapping(value, path: path) { key, value, path in
+                    switch key {
+                    case "binary": config.haproxyBinary = try reader.string(value, path, pattern: "^/")
+                    case "check": config.haproxyCheck = try reader.bool(value, path)
+                    default: throw reader.unknown(path)
+                    }
+                }
             case "keepalived":
                 try reader.mapping(value, path: path) { key, value, path in
                     switch key {
                     case "min_virtual_router_id": config.minVirtualRouterID = try reader.int(value, path, in: 1...255)
                     case "max_virtual_router_id": config.maxVirtualRouterID = try reader.int(value, path, in: 1...255)
+                    case "binary": config.keepalivedBinary = try reader.string(value, path, pattern: "^/")
+                    case "priority": config.vrrpPriority = try reader.int(value, path, in: 1...255)
+                    case "state":
+                        switch try reader.string(value, path) {
+                        case "MASTER": config.vrrpInitialMaster = true
+                        case "BACKUP": config.vrrpInitialMaster = false
+                        default: throw reader.error(path, "must be MASTER or BACKUP")
+                        }
+                    case "advert_int":
+                        guard let scalar = value.scalar, let seconds = Double(scalar.string), seconds >= 0.01, seconds <= 40.95 else {
+                            throw reader.error(path, "must be a number of seconds in 0.01...40.95")
+                        }
+                        config.vrrpAdvertInterval = seconds
+                    case "unicast_src_ip": config.vrrpUnicastSourceIP = try reader.ipAddress(value, path)
+                    case "unicast_peers":
+                        guard let items = value.sequence else { throw reader.error(path, "must be a list of IP addresses") }
+                        config.vrrpUnicastPeers = try items.enumerated().map { try reader.ipAddress($1, "\(path)[\($0)]") }
                     default: throw reader.unknown(path)
                     }
                 }
@@ -138,6 +190,20 @@ private struct KeyReader {
         if let pattern, value.range(of: pattern, options: .regularExpression) == nil {
             throw error(path, "must match \(pattern)")
         }
+        return value
+    }
+
+    func bool(_ node: Yams.Node, _ path: String) throws -> Bool {
+        switch node.scalar?.string {
+        case "true": true
+        case "false": false
+        default: throw error(path, "must be true or false")
+        }
+    }
+
+    func ipAddress(_ node: Yams.Node, _ path: String) throws -> String {
+        let value = try string(node, path)
+        guard IPAddressText(value) != nil else { throw error(path, "must be an IP address") }
         return value
     }
 

@@ -1,4 +1,6 @@
 import FlexLBAPI
+import FlexLBDataPlane
+import FlexLBRender
 import FlexLBStore
 import Foundation
 import Hummingbird
@@ -17,6 +19,10 @@ public struct FlexLBNode: Sendable {
     public let configuration: NodeConfiguration
     public let store: SQLiteStateStore
     public let tls: ServerTLSContext
+    /// The data plane, when `data_plane.enabled`.
+    public let reconciler: Reconciler?
+    /// What the data plane observes (also for tests and benchmarks).
+    public let observed: ObservedStatus
     private let logger: Logger
 
     /// Opens the store (creating `data_dir` 0700) and loads the certificates; fails with a clear
@@ -38,6 +44,33 @@ public struct FlexLBNode: Sendable {
         } catch {
             throw ConfigurationError("cannot load TLS files (tls_cert, tls_key, tls_ca_cert): \(error)")
         }
+        self.observed = ObservedStatus()
+        if configuration.dataPlaneEnabled {
+            for (key, binary) in [("haproxy.binary", configuration.haproxyBinary), ("keepalived.binary", configuration.keepalivedBinary)]
+            where !FileManager.default.isExecutableFile(atPath: binary) {
+                throw ConfigurationError("\(key): \(binary) is not an executable (install it, or set data_plane.enabled: false)")
+            }
+            self.reconciler = Reconciler(
+                store: store,
+                settings: DataPlaneSettings(
+                    dataDir: configuration.dataDir,
+                    haproxyBinary: configuration.haproxyBinary,
+                    keepalivedBinary: configuration.keepalivedBinary,
+                    node: NodeSettings(
+                        routerID: configuration.name,
+                        priority: configuration.vrrpPriority,
+                        initialStateMaster: configuration.vrrpInitialMaster,
+                        advertInterval: configuration.vrrpAdvertInterval,
+                        unicastSourceIP: configuration.vrrpUnicastSourceIP,
+                        unicastPeers: configuration.vrrpUnicastPeers
+                    )
+                ),
+                observed: observed,
+                logger: logger
+            )
+        } else {
+            self.reconciler = nil
+        }
     }
 
     /// The services to run: the mTLS API server and the SIGHUP certificate reloader.
@@ -51,7 +84,11 @@ public struct FlexLBNode: Sendable {
                 version: Self.version
             ),
             clusterInstanceName: configuration.clusterName,
-            now: { Int64(Date().timeIntervalSince1970 * 1000) }
+            now: { Int64(Date().timeIntervalSince1970 * 1000) },
+            observed: reconciler == nil ? nil : observed,
+            configCheck: configuration.haproxyCheck && FileManager.default.isExecutableFile(atPath: configuration.haproxyBinary)
+                ? HAProxyConfigCheck(haproxyBinary: configuration.haproxyBinary) : nil,
+            onWrite: { [reconciler] in reconciler?.poke() }
         )
         let app = Application(
             responder: APIResponder(router: APIRouter(handler: handler), logger: logger),
@@ -63,7 +100,9 @@ public struct FlexLBNode: Sendable {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )
-        return [app, CertificateReloader(tls: tls, logger: logger)]
+        var services: [any Service] = [app, CertificateReloader(tls: tls, logger: logger)]
+        if let reconciler { services.append(reconciler) }
+        return services
     }
 
     private static func prepareDataDirectory(_ path: String) throws {

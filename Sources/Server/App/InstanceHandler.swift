@@ -1,4 +1,6 @@
 import FlexLBAPI
+import FlexLBDataPlane
+import FlexLBRender
 import FlexLBStore
 import Foundation
 import Logging
@@ -11,6 +13,12 @@ struct InstanceHandler: APIProtocol {
     /// Name of the cluster-endpoint instance, which is read-only through this API.
     let clusterInstanceName: String
     let now: @Sendable () -> Int64
+    /// What the data plane observes; nil when this node runs no data plane.
+    let observed: ObservedStatus?
+    /// `haproxy -c` of the rendered instance before it is stored; nil to skip.
+    let configCheck: HAProxyConfigCheck?
+    /// Called after every acknowledged write (wakes the reconciler).
+    let onWrite: @Sendable () -> Void
 
     struct NodeIdentity: Sendable {
         var name: String
@@ -50,9 +58,10 @@ struct InstanceHandler: APIProtocol {
     func create(_ input: Operations.Create.Input) async throws -> Operations.Create.Output {
         let config = input.body
         if config.name == clusterInstanceName { return .forbidden(forbidden(config.name)) }
-        let violations = InstanceRules.violations(of: config)
+        let violations = await check(config)
         guard violations.isEmpty else { return .badRequest(invalid(violations)) }
         do {
+            defer { onWrite() }
             let stored = try await store.create(
                 name: config.name,
                 config: config.jsonBytes(),
@@ -75,9 +84,10 @@ struct InstanceHandler: APIProtocol {
     func modify(_ input: Operations.Modify.Input) async throws -> Operations.Modify.Output {
         let config = input.body
         if config.name == clusterInstanceName { return .forbidden(forbidden(config.name)) }
-        let violations = InstanceRules.violations(of: config)
+        let violations = await check(config)
         guard violations.isEmpty else { return .badRequest(invalid(violations)) }
         do {
+            defer { onWrite() }
             let stored = try await store.update(
                 name: config.name,
                 expectedVersion: try await expectedVersion(input.ifMatch, name: config.name),
@@ -104,6 +114,7 @@ struct InstanceHandler: APIProtocol {
         if input.name == clusterInstanceName { return .forbidden(forbidden(input.name)) }
         do {
             try await store.delete(name: input.name, expectedVersion: try await expectedVersion(input.ifMatch, name: input.name))
+            onWrite()
             return .ok(Deleted(name: input.name))
         } catch let error as StoreError {
             if error.isNotFound { return .notFound(ErrorBody(message: error.description)) }
@@ -160,6 +171,7 @@ struct InstanceHandler: APIProtocol {
                 change: InstanceChange(desiredState: state),
                 now: now()
             )
+            onWrite()
             return .success(stored)
         } catch let error as StoreError {
             if error.isNotFound { return .failure(.notFound(ErrorBody(message: error.description))) }
@@ -185,15 +197,22 @@ struct InstanceHandler: APIProtocol {
         return -1
     }
 
+    /// Cross-field rules first; only a config that passes them is rendered and shown to HAProxy.
+    private func check(_ config: InstanceConfig) async -> [Violation] {
+        let violations = InstanceRules.violations(of: config)
+        guard violations.isEmpty, let configCheck else { return violations }
+        return await configCheck.violations(of: DesiredInstance(virtualRouterID: 1, config: config))
+    }
+
     private func etag(_ stored: StoredInstance) -> String { "\"\(stored.version)\"" }
 
     private func instance(_ stored: StoredInstance) throws -> Instance {
         let config = try InstanceConfig.decode(jsonBytes: stored.config, strict: false)
-        // Until the data plane observes the instance, this node reports it as pending.
-        let observed = NodeInstanceStatus(
+        // Until the data plane has observed the instance, this node reports it as pending.
+        let observed = self.observed?.status(of: stored.name) ?? NodeInstanceStatus(
             state: .pending,
             vip: .unknown,
-            message: stored.desiredState == .running ? "waiting for the data plane" : "stopped",
+            message: self.observed == nil ? "data plane disabled on this node" : "waiting for the data plane",
             observedAt: now()
         )
         return Instance(

@@ -3,7 +3,7 @@ import FlexLBAPI
 /// Renders the HAProxy configuration of one instance (one master-worker HAProxy per instance).
 public enum HAProxyRenderer {
     /// `maxconn` of the whole process; each server is further limited by its `default-server`.
-    public static let globalMaxconn = 20000
+    public static let globalMaxconn = 4000
 
     /// Renders `haproxy.cfg` and the PEM files of one instance.
     ///

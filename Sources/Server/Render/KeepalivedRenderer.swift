@@ -11,8 +11,8 @@ public enum KeepalivedRenderer {
     ///   the instance named in the message, node settings as `node.…`, paths as `paths.…`).
     public static func render(instances: [DesiredInstance], node: NodeSettings, paths: RenderPaths) throws(RenderError) -> String {
         try InputCheck.name(node.routerID, maxLength: 64, at: "node.routerID")
-        guard (1...254).contains(node.priority) else {
-            throw RenderError(.invalidValue, at: "node.priority", "must be in 1...254")
+        guard (1...255).contains(node.priority) else {
+            throw RenderError(.invalidValue, at: "node.priority", "must be in 1...255")
         }
         let advert = try advertInterval(node.advertInterval)
         let sourceFamily: AddressFamily? = try node.unicastSourceIP.map { (ip) throws(RenderError) in

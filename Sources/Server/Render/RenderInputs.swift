@@ -24,7 +24,8 @@ public struct DesiredInstance: Hashable, Sendable {
 public struct NodeSettings: Hashable, Sendable {
     /// Keepalived `router_id`: the node name.
     public var routerID: String
-    /// VRRP priority, 1...254 (255 is reserved for the address owner).
+    /// VRRP priority, 1...255. 255 makes this node the address owner: it takes the VIP at once, without
+    /// waiting out the master-down timer (a single node); a cluster gives its nodes distinct priorities below 255.
     public var priority: Int
     /// Start as MASTER (a single node) rather than BACKUP.
     public var initialStateMaster: Bool

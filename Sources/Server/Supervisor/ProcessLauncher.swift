@@ -41,6 +41,9 @@ public struct LaunchError: Error, Sendable, CustomStringConvertible {
 public struct PosixProcessLauncher: ProcessLauncher {
     public init() {}
 
+    /// glibc's `POSIX_SPAWN_SETSID` (2.26+), not exported to Swift because it is behind `__USE_GNU`.
+    static let spawnSetSID: Int32 = 0x80
+
     public func launch(_ spec: ProcessSpec) throws -> Int32 {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -56,7 +59,7 @@ public struct PosixProcessLauncher: ProcessLauncher {
         posix_spawnattr_setsigmask(&attributes, &empty)
         posix_spawnattr_setflags(
             &attributes,
-            Int16(POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
+            Int16(Self.spawnSetSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
         )
 
         var actions = posix_spawn_file_actions_t()
@@ -70,7 +73,7 @@ public struct PosixProcessLauncher: ProcessLauncher {
         let argv: [UnsafeMutablePointer<CChar>?] = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         // A minimal, fixed environment: nothing from flexlbd's environment leaks into the children.
-        let envp: [UnsafeMutablePointer<CChar>?] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"].map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
         defer { envp.forEach { free($0) } }
 
         var pid: pid_t = 0

@@ -1,0 +1,77 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Durable, atomic file replacement: write a temporary file (0600) in the same directory, fsync it,
+/// rename it over the target, fsync the directory. A reader never sees a half-written file.
+enum ConfigFiles {
+    struct WriteError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func read(_ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Replaces `path` with `contents` when they differ. Returns whether the file changed.
+    @discardableResult
+    static func writeIfChanged(_ path: String, _ contents: String) throws -> Bool {
+        if read(path) == contents { return false }
+        try writeAtomically(path, contents)
+        return true
+    }
+
+    static func writeAtomically(_ path: String, _ contents: String) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw WriteError(description: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        let bytes = Array(contents.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let message = String(cString: strerror(errno))
+                close(fd)
+                unlink(temporary)
+                throw WriteError(description: "cannot write \(temporary): \(message)")
+            }
+            written += n
+        }
+        fchmod(fd, 0o600)
+        guard fsync(fd) == 0 else {
+            close(fd)
+            unlink(temporary)
+            throw WriteError(description: "cannot fsync \(temporary)")
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw WriteError(description: "cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    static func remove(_ path: String) {
+        unlink(path)
+    }
+
+    static func removeTree(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    static func makeDirectory(_ path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
+
+    static func list(_ directory: String) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    }
+}

@@ -1,0 +1,52 @@
+import FlexLBRender
+
+/// Where the data plane keeps its files and which binaries it runs. Every path lives under
+/// `data_dir`, so flexlbd never touches a system keepalived's or HAProxy's files.
+public struct DataPlaneSettings: Sendable {
+    public var dataDir: String
+    public var haproxyBinary: String
+    public var keepalivedBinary: String
+    public var node: NodeSettings
+    /// How often the reconciler re-checks processes and files for drift, and refreshes observed state.
+    public var tick: Duration
+    /// keepalived reloads wait until no config change arrived for this long ...
+    public var keepalivedQuietPeriod: Duration
+    /// ... but never longer than this after the first pending change.
+    public var keepalivedMaxDelay: Duration
+
+    public init(
+        dataDir: String,
+        haproxyBinary: String = "/usr/sbin/haproxy",
+        keepalivedBinary: String = "/usr/sbin/keepalived",
+        node: NodeSettings,
+        tick: Duration = .milliseconds(200),
+        keepalivedQuietPeriod: Duration = .milliseconds(100),
+        keepalivedMaxDelay: Duration = .seconds(1)
+    ) {
+        self.dataDir = dataDir
+        self.haproxyBinary = haproxyBinary
+        self.keepalivedBinary = keepalivedBinary
+        self.node = node
+        self.tick = tick
+        self.keepalivedQuietPeriod = keepalivedQuietPeriod
+        self.keepalivedMaxDelay = keepalivedMaxDelay
+    }
+
+    public var haproxyConfigDir: String { dataDir + "/haproxy" }
+    public var runDir: String { dataDir + "/run" }
+    public var pemDir: String { dataDir + "/pem" }
+    public var logDir: String { dataDir + "/log" }
+    public var keepalivedDir: String { dataDir + "/keepalived" }
+    public var keepalivedConfig: String { keepalivedDir + "/keepalived.conf" }
+    public var keepalivedPidFile: String { runDir + "/keepalived.pid" }
+    public var keepalivedVRRPPidFile: String { runDir + "/keepalived-vrrp.pid" }
+    public var keepalivedCheckersPidFile: String { runDir + "/keepalived-checkers.pid" }
+    public var keepalivedNotifyFifo: String { runDir + "/keepalived.fifo" }
+
+    public var renderPaths: RenderPaths {
+        RenderPaths(haproxyRunDir: runDir, pemDir: pemDir, keepalivedNotifyFifo: keepalivedNotifyFifo)
+    }
+
+    public func haproxyConfig(instance: String) -> String { haproxyConfigDir + "/\(instance).cfg" }
+    public func haproxyLog(instance: String) -> String { logDir + "/haproxy-\(instance).log" }
+}

@@ -1,0 +1,447 @@
+import FlexLBAPI
+import FlexLBRender
+import FlexLBStore
+import FlexLBSupervisor
+import Foundation
+import Logging
+import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Makes the stored desired state real on this node, level-triggered and idempotent: each pass
+/// renders every instance, rewrites files that differ (whoever changed them), starts, reloads or
+/// stops processes, and records what it observes. A pass runs after every write (``poke()``) and
+/// every `tick`, so drift — a killed HAProxy, an edited or deleted file — is corrected within a tick.
+public final class Reconciler: Service, Sendable {
+    private let store: any StateStore
+    private let settings: DataPlaneSettings
+    private let launcher: any ProcessLauncher
+    private let observed: ObservedStatus
+    private let logger: Logger
+    private let wakeup = Wakeup()
+    private let runner = CommandRunner()
+
+    public init(
+        store: any StateStore,
+        settings: DataPlaneSettings,
+        launcher: any ProcessLauncher = PosixProcessLauncher(),
+        observed: ObservedStatus,
+        logger: Logger
+    ) {
+        self.store = store
+        self.settings = settings
+        self.launcher = launcher
+        self.observed = observed
+        self.logger = logger
+    }
+
+    /// Asks for a pass as soon as possible (after a write). Cheap; bursts coalesce.
+    public func poke() { wakeup.notify() }
+
+    public func run() async throws {
+        try prepare()
+        var state = PassState(clock: ContinuousClock())
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await pass(&state)
+            } catch {
+                logger.error("reconcile pass failed", metadata: ["error": "\(error)"])
+            }
+            await wakeup.wait(timeout: state.nextWait(settings: settings))
+        }
+        // Processes keep running on shutdown: a restarted flexlbd adopts them without dropping traffic.
+        logger.notice("data plane stopped; keepalived and HAProxy keep serving until flexlbd returns")
+    }
+
+    private func prepare() throws {
+        for directory in [settings.dataDir, settings.haproxyConfigDir, settings.runDir, settings.pemDir, settings.logDir, settings.keepalivedDir] {
+            try ConfigFiles.makeDirectory(directory)
+        }
+        // HAProxy binds VIPs this node does not (yet) hold, so it runs warm on every node and a VIP
+        // move is only a VRRP event.
+        for knob in ["/proc/sys/net/ipv4/ip_nonlocal_bind", "/proc/sys/net/ipv6/ip_nonlocal_bind"] {
+            do {
+                try ConfigFiles.writeIfChanged(knob, "1\n")
+            } catch {
+                logger.warning("cannot enable non-local bind", metadata: ["flexlb.sysctl": "\(knob)", "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: One pass
+
+    struct ProcessRecord {
+        var pid: Int32?
+        var restart = RestartState()
+        var failure: String?
+    }
+
+    struct PassState {
+        let clock: ContinuousClock
+        let started: ContinuousClock.Instant
+        var haproxy: [String: ProcessRecord] = [:]
+        var keepalived = ProcessRecord()
+        var keepalivedPendingSince: ContinuousClock.Instant?
+        var keepalivedLastChange: ContinuousClock.Instant?
+        var appliedVersions: [String: Int64] = [:]
+        var adopted = false
+
+        init(clock: ContinuousClock) {
+            self.clock = clock
+            self.started = clock.now
+        }
+
+        var seconds: Double {
+            let elapsed = clock.now - started
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
+
+        func nextWait(settings: DataPlaneSettings) -> Duration {
+            guard let last = keepalivedLastChange, keepalivedPendingSince != nil else { return settings.tick }
+            let due = last + settings.keepalivedQuietPeriod
+            let remaining = due - clock.now
+            return max(.milliseconds(5), min(settings.tick, remaining))
+        }
+    }
+
+    private func pass(_ state: inout PassState) async throws {
+        observed.count { $0.passes += 1 }
+        let stored = try await store.list()
+        var desired: [DesiredInstance] = []
+        var versions: [String: Int64] = [:]
+        for instance in stored {
+            do {
+                let config = try InstanceConfig.decode(jsonBytes: instance.config, strict: false)
+                desired.append(DesiredInstance(
+                    name: instance.name,
+                    virtualRouterID: instance.virtualRouterID,
+                    config: config,
+                    running: instance.desiredState == .running
+                ))
+                versions[instance.name] = instance.version
+            } catch {
+                logger.error("stored instance does not decode", metadata: ["flexlb.instance": "\(instance.name)", "error": "\(error)"])
+            }
+        }
+        if !state.adopted {
+            adoptRunningProcesses(&state, names: desired.map(\.name))
+            state.adopted = true
+        }
+        for instance in desired where instance.running {
+            await applyHAProxy(instance, version: versions[instance.name] ?? 0, state: &state)
+        }
+        let running = Set(desired.filter(\.running).map(\.name))
+        let known = Set(desired.map(\.name))
+        for name in state.haproxy.keys.sorted() where !running.contains(name) {
+            stopHAProxy(name, state: &state)
+            state.appliedVersions[name] = versions[name]
+        }
+        removeLeftovers(keeping: known)
+        await applyKeepalived(desired, state: &state)
+        observe(desired, versions: versions, state: state)
+    }
+
+    // MARK: HAProxy
+
+    private func adoptRunningProcesses(_ state: inout PassState, names: [String]) {
+        let paths = settings.renderPaths
+        var candidates = Set(names)
+        for file in ConfigFiles.list(settings.haproxyConfigDir) where file.hasSuffix(".cfg") {
+            candidates.insert(String(file.dropLast(4)))
+        }
+        for name in candidates {
+            guard let pid = readPid(paths.pidFile(instance: name)),
+                  isOurs(pid: pid, executable: settings.haproxyBinary, argument: settings.haproxyConfig(instance: name)) else { continue }
+            state.haproxy[name] = ProcessRecord(pid: pid)
+            logger.notice("adopted running HAProxy", metadata: ["flexlb.instance": "\(name)", "flexlb.pid": "\(pid)"])
+        }
+        if let pid = readPid(settings.keepalivedPidFile),
+           isOurs(pid: pid, executable: settings.keepalivedBinary, argument: settings.keepalivedConfig) {
+            state.keepalived.pid = pid
+            logger.notice("adopted running keepalived", metadata: ["flexlb.pid": "\(pid)"])
+        }
+    }
+
+    private func applyHAProxy(_ instance: DesiredInstance, version: Int64, state: inout PassState) async {
+        let name = instance.name
+        var record = state.haproxy[name] ?? ProcessRecord()
+        defer { state.haproxy[name] = record }
+        let paths = settings.renderPaths
+        let rendered: RenderedHAProxy
+        do {
+            rendered = try HAProxyRenderer.render(instance, paths: paths)
+        } catch {
+            record.failure = "cannot render: \(error)"
+            return
+        }
+        let configPath = settings.haproxyConfig(instance: name)
+        var changed = false
+        do {
+            changed = try syncPEMFiles(name, rendered.files)
+            if ConfigFiles.read(configPath) != rendered.config {
+                // Validate the candidate before it replaces the file a restart would read.
+                let candidate = configPath + ".candidate"
+                try ConfigFiles.writeAtomically(candidate, rendered.config)
+                defer { ConfigFiles.remove(candidate) }
+                let check = try await runner.run(settings.haproxyBinary, ["-c", "-q", "-f", candidate])
+                guard check.succeeded else {
+                    record.failure = "HAProxy rejects the configuration: \(check.output.prefix(400))"
+                    logger.error("HAProxy rejects rendered configuration", metadata: ["flexlb.instance": "\(name)", "flexlb.output": "\(check.output)"])
+                    return
+                }
+                try ConfigFiles.writeAtomically(configPath, rendered.config)
+                changed = true
+            }
+        } catch {
+            record.failure = "cannot write configuration: \(error)"
+            logger.error("cannot write HAProxy files", metadata: ["flexlb.instance": "\(name)", "error": "\(error)"])
+            return
+        }
+        record.failure = nil
+        let now = state.seconds
+        if let pid = record.pid, launcher.isRunning(pid: pid, executable: settings.haproxyBinary) {
+            if changed {
+                // Master-worker reload: the master re-executes, the new worker takes over the listening
+                // sockets, old workers finish their connections. No connection is refused.
+                launcher.signal(SIGUSR2, to: pid)
+                observed.count { $0.haproxyReloads += 1 }
+                logger.info("reloaded HAProxy", metadata: ["flexlb.instance": "\(name)", "flexlb.version": "\(version)"])
+            }
+            state.appliedVersions[name] = version
+            return
+        }
+        if let pid = record.pid {
+            record.restart.exited(at: now, policy: RestartPolicy())
+            record.pid = nil
+            logger.warning("HAProxy exited; restarting with backoff", metadata: ["flexlb.instance": "\(name)", "flexlb.pid": "\(pid)"])
+        }
+        guard record.restart.mayStart(at: now) else { return }
+        let spec = ProcessSpec(
+            executable: settings.haproxyBinary,
+            arguments: ["-W", "-f", configPath, "-p", paths.pidFile(instance: name), "-S", paths.masterSocket(instance: name)],
+            logFile: settings.haproxyLog(instance: name)
+        )
+        do {
+            let pid = try launcher.launch(spec)
+            record.pid = pid
+            record.restart.started(at: now)
+            state.appliedVersions[name] = version
+            observed.count { $0.haproxyStarts += 1 }
+            logger.info("started HAProxy", metadata: ["flexlb.instance": "\(name)", "flexlb.pid": "\(pid)"])
+        } catch {
+            record.failure = "\(error)"
+            record.restart.exited(at: now, policy: RestartPolicy())
+            logger.error("cannot start HAProxy", metadata: ["flexlb.instance": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    /// Stops an instance's HAProxy (stop or delete): SIGTERM closes the listeners at once.
+    private func stopHAProxy(_ name: String, state: inout PassState) {
+        guard let record = state.haproxy.removeValue(forKey: name), let pid = record.pid else { return }
+        terminate(pid: pid, executable: settings.haproxyBinary)
+        ConfigFiles.remove(settings.renderPaths.pidFile(instance: name))
+        logger.info("stopped HAProxy", metadata: ["flexlb.instance": "\(name)", "flexlb.pid": "\(pid)"])
+    }
+
+    private func terminate(pid: Int32, executable: String) {
+        launcher.signal(SIGTERM, to: pid)
+        let deadline = ContinuousClock.now + .seconds(3)
+        while launcher.isRunning(pid: pid, executable: executable) {
+            if ContinuousClock.now > deadline {
+                launcher.signal(SIGKILL, to: pid)
+                break
+            }
+            usleep(5000)
+        }
+    }
+
+    /// Writes the instance's PEM files (0600) and removes ones it no longer uses.
+    private func syncPEMFiles(_ name: String, _ files: [RenderedFile]) throws -> Bool {
+        let paths = settings.renderPaths
+        let directory = paths.pemDirectory(instance: name)
+        var changed = false
+        var wanted: Set<String> = []
+        if !files.isEmpty { try ConfigFiles.makeDirectory(directory) }
+        for file in files {
+            let path = paths.absolutePath(of: file)
+            try ConfigFiles.makeDirectory((path as NSString).deletingLastPathComponent)
+            wanted.insert(path)
+            if try ConfigFiles.writeIfChanged(path, file.contents) { changed = true }
+        }
+        for entry in ConfigFiles.list(directory) where !wanted.contains(directory + "/" + entry) {
+            ConfigFiles.removeTree(directory + "/" + entry)
+            changed = true
+        }
+        if files.isEmpty { ConfigFiles.removeTree(directory) }
+        return changed
+    }
+
+    /// Deletes the files of instances that no longer exist; nothing of a deleted instance remains.
+    private func removeLeftovers(keeping known: Set<String>) {
+        let paths = settings.renderPaths
+        for file in ConfigFiles.list(settings.haproxyConfigDir) where file.hasSuffix(".cfg") {
+            let name = String(file.dropLast(4))
+            guard !known.contains(name) else { continue }
+            if let pid = readPid(paths.pidFile(instance: name)),
+               isOurs(pid: pid, executable: settings.haproxyBinary, argument: settings.haproxyConfig(instance: name)) {
+                terminate(pid: pid, executable: settings.haproxyBinary)
+            }
+            ConfigFiles.remove(settings.haproxyConfigDir + "/" + file)
+            ConfigFiles.remove(paths.pidFile(instance: name))
+            ConfigFiles.remove(paths.statsSocket(instance: name))
+            ConfigFiles.remove(paths.masterSocket(instance: name))
+            ConfigFiles.removeTree(paths.pemDirectory(instance: name))
+            logger.info("removed files of deleted instance", metadata: ["flexlb.instance": "\(name)"])
+        }
+        for entry in ConfigFiles.list(settings.pemDir) where !known.contains(entry) {
+            ConfigFiles.removeTree(settings.pemDir + "/" + entry)
+        }
+    }
+
+    // MARK: keepalived
+
+    private func applyKeepalived(_ desired: [DesiredInstance], state: inout PassState) async {
+        let conf: String
+        do {
+            conf = try KeepalivedRenderer.render(instances: desired, node: settings.node, paths: settings.renderPaths)
+        } catch {
+            state.keepalived.failure = "cannot render keepalived.conf: \(error)"
+            logger.error("cannot render keepalived.conf", metadata: ["error": "\(error)"])
+            return
+        }
+        let now = state.clock.now
+        if ConfigFiles.read(settings.keepalivedConfig) != conf {
+            do {
+                let candidate = settings.keepalivedConfig + ".candidate"
+                try ConfigFiles.writeAtomically(candidate, conf)
+                defer { ConfigFiles.remove(candidate) }
+                let check = try await runner.run(settings.keepalivedBinary, ["-t", "-f", candidate])
+                guard check.succeeded else {
+                    state.keepalived.failure = "keepalived rejects the configuration: \(check.output.prefix(400))"
+                    logger.error("keepalived rejects rendered configuration", metadata: ["flexlb.output": "\(check.output)"])
+                    return
+                }
+                try ConfigFiles.writeAtomically(settings.keepalivedConfig, conf)
+                state.keepalived.failure = nil
+                state.keepalivedPendingSince = state.keepalivedPendingSince ?? now
+                state.keepalivedLastChange = now
+            } catch {
+                state.keepalived.failure = "\(error)"
+                logger.error("cannot write keepalived.conf", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+        let seconds = state.seconds
+        if let pid = state.keepalived.pid, launcher.isRunning(pid: pid, executable: settings.keepalivedBinary) {
+            if let since = state.keepalivedPendingSince, let last = state.keepalivedLastChange,
+               now - last >= settings.keepalivedQuietPeriod || now - since >= settings.keepalivedMaxDelay {
+                // One SIGHUP for a burst of changes: it disturbs every VRRP instance briefly.
+                launcher.signal(SIGHUP, to: pid)
+                observed.count { $0.keepalivedReloads += 1 }
+                state.keepalivedPendingSince = nil
+                state.keepalivedLastChange = nil
+                logger.info("reloaded keepalived")
+            }
+            return
+        }
+        if let pid = state.keepalived.pid {
+            state.keepalived.restart.exited(at: seconds, policy: RestartPolicy())
+            state.keepalived.pid = nil
+            logger.warning("keepalived exited; restarting with backoff", metadata: ["flexlb.pid": "\(pid)"])
+        }
+        guard state.keepalived.restart.mayStart(at: seconds) else { return }
+        let spec = ProcessSpec(
+            executable: settings.keepalivedBinary,
+            arguments: [
+                "--dont-fork", "--log-console", "--log-detail", "--vrrp",
+                "--use-file", settings.keepalivedConfig,
+                "--pid", settings.keepalivedPidFile,
+                "--vrrp_pid", settings.keepalivedVRRPPidFile,
+                "--checkers_pid", settings.keepalivedCheckersPidFile,
+            ],
+            logFile: settings.logDir + "/keepalived.log"
+        )
+        do {
+            let pid = try launcher.launch(spec)
+            state.keepalived.pid = pid
+            state.keepalived.restart.started(at: seconds)
+            // A fresh keepalived reads the current file: nothing is pending any more.
+            state.keepalivedPendingSince = nil
+            state.keepalivedLastChange = nil
+            observed.count { $0.keepalivedStarts += 1 }
+            logger.info("started keepalived", metadata: ["flexlb.pid": "\(pid)"])
+        } catch {
+            state.keepalived.failure = "\(error)"
+            state.keepalived.restart.exited(at: seconds, policy: RestartPolicy())
+            logger.error("cannot start keepalived", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Observation
+
+    private func observe(_ desired: [DesiredInstance], versions: [String: Int64], state: PassState) {
+        let addresses = InterfaceAddresses.current()
+        let keepalivedUp = state.keepalived.pid != nil
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var all: [String: NodeInstanceStatus] = [:]
+        for instance in desired {
+            let record = state.haproxy[instance.name]
+            let vipHeld = InterfaceAddresses.canonical(instance.config.frontendIpaddress).map {
+                addresses.contains(.init(interface: instance.config.frontendInterface, address: $0))
+            } ?? false
+            var status = NodeInstanceStatus(state: .pending, observedAt: now)
+            status.appliedVersion = state.appliedVersions[instance.name]
+            status.vip = vipHeld ? .master : (keepalivedUp ? .backup : .unknown)
+            if !instance.running {
+                status.state = .down
+                status.haproxy = .stopped
+                status.message = "stopped"
+            } else if let failure = record?.failure ?? state.keepalived.failure {
+                status.state = .down
+                status.haproxy = record?.pid == nil ? .failed : .running
+                status.message = failure
+            } else if record?.pid != nil {
+                status.haproxy = .running
+                let rows = (try? UnixSocketClient.exchange(
+                    path: settings.renderPaths.statsSocket(instance: instance.name),
+                    command: "show stat",
+                    timeoutMilliseconds: 200
+                )).map(HAProxyStatRow.parse) ?? []
+                let frontends = rows.filter { $0.service == "FRONTEND" }
+                status.servers = rows.compactMap { row -> ServerStatus? in
+                    guard row.service != "FRONTEND", row.service != "BACKEND",
+                          row.proxy.hasPrefix("be_"), let port = Int(row.proxy.dropFirst(3)) else { return nil }
+                    return ServerStatus(frontendPort: port, name: row.service, status: row.status)
+                }
+                let applied = state.appliedVersions[instance.name] == versions[instance.name]
+                if applied && !frontends.isEmpty && frontends.allSatisfy({ $0.status == "OPEN" }) {
+                    status.state = .up
+                    let healthy = status.servers?.filter { $0.status.hasPrefix("UP") || $0.status == "no check" }.count ?? 0
+                    status.message = "serving; \(healthy)/\(status.servers?.count ?? 0) servers up"
+                } else {
+                    status.message = applied ? "waiting for HAProxy listeners" : "applying version \(versions[instance.name] ?? 0)"
+                }
+            } else {
+                status.haproxy = .stopped
+                status.message = "starting HAProxy"
+            }
+            all[instance.name] = status
+        }
+        observed.replace(all)
+    }
+
+    // MARK: Pid files
+
+    private func readPid(_ path: String) -> Int32? {
+        ConfigFiles.read(path).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// Whether `pid` is a live `executable` started with `argument` (our config path): never signal
+    /// a process that merely reused a pid.
+    private func isOurs(pid: Int32, executable: String, argument: String) -> Bool {
+        guard launcher.isRunning(pid: pid, executable: executable),
+              let cmdline = ConfigFiles.read("/proc/\(pid)/cmdline") else { return false }
+        return cmdline.split(separator: "\0").contains { $0 == argument }
+    }
+}
