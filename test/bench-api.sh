@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # API benchmark: builds flexlbd, flexlb and flexlb-bench in release, starts flexlbd over mutual TLS
-# on a free 127.0.0.1 port with a scratch data_dir, and measures `get` and `create` at several
-# concurrencies with flexlb-bench. Results are printed as a Markdown table (and per-run JSON lines
+# on a free 127.0.0.1 port with a scratch data_dir and the data plane off (instances are only
+# stored), and measures `get` and `create` at several concurrencies with flexlb-bench. Results are printed as a Markdown table (and per-run JSON lines
 # under BENCH_OUT if set). Stops flexlbd and removes the scratch directory on exit.
 #
 # Knobs: BENCH_SECONDS (default 10), BENCH_CONCURRENCY (default "1 16"),
@@ -46,6 +46,11 @@ tls_key: $work/certs/server.key
 tls_ca_cert: $work/certs/ca.crt
 data_dir: $work/data
 log_level: warning
+# API and store only: no keepalived/HAProxy, no VIPs on interfaces, no `haproxy -c` per write.
+data_plane:
+  enabled: false
+haproxy:
+  check: false
 CONF
 
 echo "==> starting flexlbd (release) on https://127.0.0.1:$port"

@@ -94,9 +94,12 @@ class Api:
     def __init__(self, server: "Server", spec: Spec):
         self.server = server
         self.spec = spec
-        self.base = f"https://127.0.0.1:{server.port}"
         self.session = self.new_session()
         self.seen_operations: set[str] = set()
+
+    @property
+    def base(self) -> str:
+        return f"https://127.0.0.1:{self.server.port}"
 
     def new_session(self) -> requests.Session:
         s = requests.Session()
@@ -275,6 +278,10 @@ class Server:
             "tls_ca_cert": str(self.certs / "ca.crt"),
             "data_dir": str(self.data_dir),
             "log_level": self.log_level,
+            # These tests run flexlbd in the host's network namespace: never let it run keepalived
+            # or HAProxy here (VIPs would land on the host's interfaces). The data plane is tested in
+            # network namespaces by test/dataplane.
+            "data_plane": {"enabled": False},
         }
         cfg.update(overrides)
         return cfg
@@ -357,14 +364,57 @@ class Server:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=STOP_TIMEOUT)
 
-    def restart(self, hard: bool = False) -> None:
-        """Stops (SIGKILL if hard, else SIGTERM) and starts again on the same config and data dir."""
+    def restart(self, hard: bool = False, new_port: bool = False) -> None:
+        """Stops (SIGKILL if hard, else SIGTERM) and starts again on the same data dir (and the
+        same port unless new_port: tests about the store itself use a new port so that a port
+        problem cannot hide a durability result; the same-port restart has its own test)."""
         if hard:
             self.kill9()
         else:
             code = self.stop()
             assert code == 0, f"flexlbd exited {code} on SIGTERM\n{self.log_tail()}"
+        if new_port:
+            self.port = free_port()
         self.start()
+
+    def own_processes(self) -> list[int]:
+        """Pids of processes (other than this test) whose command line names this server's
+        private temp dir: flexlbd and the keepalived/HAProxy it spawned for our instances."""
+        needle = str(self.root).encode()
+        out = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit() or int(d) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if needle in cmd:
+                out.append(int(d))
+        return out
+
+    def reap_children(self, timeout: float = STOP_TIMEOUT) -> list[int]:
+        """Ends the data-plane processes flexlbd left behind (by design they outlive it), one pid
+        at a time: SIGTERM, then SIGKILL after the deadline. Returns the pids that were found."""
+        pids = self.own_processes()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        alive = list(pids)
+        while alive and time.monotonic() < deadline:
+            alive = [p for p in alive if os.path.exists(f"/proc/{p}") and _not_zombie(p)]
+            if alive:
+                time.sleep(0.05)
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return pids
 
     def signal(self, sig: int) -> None:
         assert self.alive()
@@ -381,6 +431,14 @@ class Server:
         return "\n".join(out)
 
 
+def _not_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _new_root(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"flexlb-e2e-{prefix}-"))
 
@@ -391,6 +449,7 @@ _LIVE_SERVERS: list["Server"] = []
 def _teardown(server: Server) -> None:
     try:
         server.stop()
+        server.reap_children()
     finally:
         if server in _LIVE_SERVERS:
             _LIVE_SERVERS.remove(server)

@@ -344,11 +344,17 @@ def body_pems() -> dict[str, str]:
 DEFAULT_SERVER = "inter 2s downinter 5s rise 2 fall 2 slowstart 60s maxconn 2000 maxqueue 2000 weight 100"
 
 
-def template_body(name: str = "inst1", vip: str = "192.168.1.100", port: int = 8080) -> dict:
-    """FlexLB 0.4 `release/hack/instance_template.json` (shape; addresses made up)."""
+# Network rule of these tests: nothing may leave the machine. flexlbd now runs keepalived and
+# HAProxy for every instance, so VIPs go on `lo` inside 127.0.0.0/8 and backends are loopback
+# addresses (HAProxy health-checks them); the body shapes are 0.4's, the addresses are local.
+TEST_IFACE = "lo"
+
+
+def template_body(name: str = "inst1", vip: str = "127.168.1.100", port: int = 8080) -> dict:
+    """FlexLB 0.4 `release/hack/instance_template.json` (shape; loopback addresses)."""
     return {
         "name": name,
-        "frontend_interface": "eth0",
+        "frontend_interface": TEST_IFACE,
         "frontend_ipaddress": vip,
         "frontend_net_prefix": 24,
         "endpoints": [
@@ -362,7 +368,7 @@ def template_body(name: str = "inst1", vip: str = "192.168.1.100", port: int = 8
                     "commands": ["expect status 200"],
                 },
                 "backend_servers": [
-                    {"name": f"server{i}", "ipaddress": f"192.168.2.{10 + i}", "port": 30080,
+                    {"name": f"server{i}", "ipaddress": f"127.0.2.{10 + i}", "port": 30080,
                      "options": "check"}
                     for i in range(1, 4)
                 ],
@@ -371,12 +377,12 @@ def template_body(name: str = "inst1", vip: str = "192.168.1.100", port: int = 8
     }
 
 
-def template_ssl_body(name: str = "inst-ssl", vip: str = "192.168.1.101", port: int = 8443) -> dict:
+def template_ssl_body(name: str = "inst-ssl", vip: str = "127.168.1.101", port: int = 8443) -> dict:
     """FlexLB 0.4 `release/hack/instance_template_ssl.json` (shape; certificates generated)."""
     p = body_pems()
     return {
         "name": name,
-        "frontend_interface": "eth0",
+        "frontend_interface": TEST_IFACE,
         "frontend_ipaddress": vip,
         "frontend_net_prefix": 24,
         "endpoints": [
@@ -398,7 +404,7 @@ def template_ssl_body(name: str = "inst-ssl", vip: str = "192.168.1.101", port: 
                 "backend_servers": [
                     {
                         "name": f"server{i}",
-                        "ipaddress": f"192.168.2.{20 + i}",
+                        "ipaddress": f"127.0.2.{20 + i}",
                         "port": 30443,
                         "options": "ssl check",
                         "check_ssl_options": {
@@ -415,7 +421,7 @@ def template_ssl_body(name: str = "inst-ssl", vip: str = "192.168.1.101", port: 
     }
 
 
-def full_body(name: str = "full1", vip: str = "192.168.1.102", port: int = 9443) -> dict:
+def full_body(name: str = "full1", vip: str = "127.168.1.102", port: int = 9443) -> dict:
     """A valid body that sets every optional property, so every constraint is reachable."""
     body = template_ssl_body(name, vip, port)
     ep = body["endpoints"][0]

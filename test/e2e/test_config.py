@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 
@@ -67,3 +68,28 @@ def test_logs_go_to_stderr(fresh_server, fresh_api):
     fresh_api.request("GET", "/livez", expect=200)
     assert fresh_server.stop() == 0
     assert fresh_server.log_path.read_text(errors="replace").strip(), "flexlbd logged nothing"
+
+
+def _listeners(port: int) -> str:
+    r = subprocess.run(["ss", "-Htlnp", f"sport = :{port}"], capture_output=True, text=True, timeout=30)
+    return r.stdout
+
+
+def test_api_listener_is_not_inherited_by_spawned_processes(fresh_server, fresh_api):
+    """keepalived/HAProxy spawned by flexlbd must not hold the mTLS API socket (no CLOEXEC leak)."""
+    from e2e_support import template_body, wait_for
+
+    fresh_api.create(template_body("fd-leak", vip="127.169.0.1"), expect=200)
+    wait_for(lambda: len(fresh_server.own_processes()) > 1, timeout=20, what="the data plane to start")
+    out = _listeners(fresh_server.port)
+    others = sorted(set(re.findall(r"pid=(\d+)", out)) - {str(fresh_server.pid)})
+    assert not others, f"API port {fresh_server.port} is also held by pids {others}:\n{out}"
+
+
+@pytest.mark.parametrize("hard", [False, True], ids=["sigterm", "sigkill"])
+def test_restart_on_the_same_port(fresh_server, fresh_api, hard):
+    from e2e_support import template_body
+
+    fresh_api.create(template_body("same-port", vip="127.169.0.2"), expect=200)
+    fresh_server.restart(hard=hard)
+    assert [i["config"]["name"] for i in fresh_api.list()] == ["same-port"]

@@ -14,7 +14,7 @@ from e2e_support import (Spec, constraint_cases, full_body, get_at, set_at, temp
                          violation_paths)
 
 _SPEC = Spec()
-BASE = full_body("cons-base", vip="192.168.20.1", port=9443)
+BASE = full_body("cons-base", vip="127.168.20.1", port=9443)
 CASES = list(constraint_cases(_SPEC, BASE))
 
 
@@ -111,7 +111,7 @@ def test_several_violations_are_all_reported(api):
 
 
 def test_violations_in_every_array_element_are_reported(api):
-    body = template_body("arr-bad", vip="192.168.20.2")
+    body = template_body("arr-bad", vip="127.168.20.2")
     for s in body["endpoints"][0]["backend_servers"]:
         s["port"] = 0
     r = _reject(api, body, None)
@@ -125,38 +125,38 @@ def test_violations_in_every_array_element_are_reported(api):
 
 def test_ipv4_prefix_above_32_is_rejected(api):
     for prefix in (33, 64, 128):
-        body = template_body("v4-prefix", vip="192.168.21.1")
+        body = template_body("v4-prefix", vip="127.168.21.1")
         body["frontend_net_prefix"] = prefix
         _reject(api, body, ("$.frontend_net_prefix",))
 
 
 def test_ipv4_prefix_32_and_ipv6_prefix_128_are_accepted(api):
-    body = template_body("v4-32", vip="192.168.21.2")
+    body = template_body("v4-32", vip="127.168.21.2")
     body["frontend_net_prefix"] = 32
     api.create(body, documented=True, expect=200)
     body6 = template_body("v6-128", vip="fd00:99::10")
     body6["frontend_net_prefix"] = 128
-    body6["endpoints"][0]["backend_servers"][0]["ipaddress"] = "fd00:98::1"
+    body6["endpoints"][0]["backend_servers"][0]["ipaddress"] = "::1"
     r = api.create(body6, documented=True, expect=200)
     assert r.json()["config"]["frontend_net_prefix"] == 128
 
 
 def test_duplicate_frontend_port_in_one_instance(api):
-    body = template_body("dup-port", vip="192.168.21.3")
+    body = template_body("dup-port", vip="127.168.21.3")
     body["endpoints"].append(copy.deepcopy(body["endpoints"][0]))
     _reject(api, body, ("$.endpoints[1].frontend_port", "$.endpoints[0].frontend_port", "$.endpoints[1]",
                         "$.endpoints"))
 
 
 def test_duplicate_backend_server_names_in_one_endpoint(api):
-    body = template_body("dup-srv", vip="192.168.21.4")
+    body = template_body("dup-srv", vip="127.168.21.4")
     body["endpoints"][0]["backend_servers"][2]["name"] = "server1"
     _reject(api, body, ("$.endpoints[0].backend_servers[2].name", "$.endpoints[0].backend_servers[0].name",
                         "$.endpoints[0].backend_servers[2]", "$.endpoints[0].backend_servers"))
 
 
 def test_same_backend_name_in_different_endpoints_is_fine(api):
-    body = template_body("two-eps", vip="192.168.21.5")
+    body = template_body("two-eps", vip="127.168.21.5")
     ep2 = copy.deepcopy(body["endpoints"][0])
     ep2["frontend_port"] = 8081
     body["endpoints"].append(ep2)
@@ -164,19 +164,19 @@ def test_same_backend_name_in_different_endpoints_is_fine(api):
 
 
 def test_vip_port_in_use_by_another_instance_is_409(api):
-    api.create(template_body("vip-owner", vip="192.168.22.1", port=80), expect=200)
+    api.create(template_body("vip-owner", vip="127.168.22.1", port=80), expect=200)
     before = api.snapshot()
-    api.create(template_body("vip-thief", vip="192.168.22.1", port=80), documented=True, expect=409)
+    api.create(template_body("vip-thief", vip="127.168.22.1", port=80), documented=True, expect=409)
     # the same VIP:port as any endpoint, not only the first
-    body = template_body("vip-thief", vip="192.168.22.1", port=81)
+    body = template_body("vip-thief", vip="127.168.22.1", port=81)
     ep = copy.deepcopy(body["endpoints"][0])
     ep["frontend_port"] = 80
     body["endpoints"].append(ep)
     api.create(body, documented=True, expect=409)
     assert api.snapshot() == before
     # same VIP other port, and other VIP same port, are fine
-    api.create(template_body("vip-neighbour", vip="192.168.22.1", port=81), documented=True, expect=200)
-    api.create(template_body("vip-other", vip="192.168.22.2", port=80), documented=True, expect=200)
+    api.create(template_body("vip-neighbour", vip="127.168.22.1", port=81), documented=True, expect=200)
+    api.create(template_body("vip-other", vip="127.168.22.2", port=80), documented=True, expect=200)
 
 
 def test_vip_port_conflict_compares_addresses_not_text(api):
@@ -188,9 +188,9 @@ def test_vip_port_conflict_compares_addresses_not_text(api):
 
 
 def test_vip_port_of_a_deleted_instance_is_free(api):
-    api.create(template_body("vip-tmp", vip="192.168.22.9", port=80), expect=200)
+    api.create(template_body("vip-tmp", vip="127.168.22.9", port=80), expect=200)
     api.delete("vip-tmp", expect=200)
-    api.create(template_body("vip-next", vip="192.168.22.9", port=80), documented=True, expect=200)
+    api.create(template_body("vip-next", vip="127.168.22.9", port=80), documented=True, expect=200)
 
 
 def test_modify_keeps_own_vip_port(api):

@@ -14,7 +14,7 @@ N = 200
 
 
 def _vip(i: int) -> str:
-    return f"10.{100 + i // 250}.{i % 250}.1"
+    return f"127.{100 + i // 250}.{i % 250}.1"
 
 
 def _integrity(db) -> str:
@@ -45,10 +45,10 @@ def test_acknowledged_writes_survive_sigkill(fresh_server, fresh_api):
         if i % 23 == 7 and name in expected:
             expected[name] = api.stop(name, expect=200).json()
     # the last acknowledged write is a create; kill -9 right after its 200
-    last = api.create(template_body("dur-last", vip="10.199.0.1"), expect=200)
+    last = api.create(template_body("dur-last", vip="127.199.0.1"), expect=200)
     expected["dur-last"] = last.json()
     srv.kill9()
-
+    srv.port = __import__("conftest").free_port()  # see Server.restart: port reuse is tested elsewhere
     srv.start()
     after = {i["config"]["name"]: i for i in api.list()}
     lost = sorted(set(expected) - set(after))
@@ -68,7 +68,7 @@ def test_acknowledged_writes_survive_sigkill(fresh_server, fresh_api):
     assert g.headers["ETag"] == last.headers["ETag"]
     assert _integrity(srv.db_path) == "ok"
     # and the store still takes writes
-    api.create(template_body("dur-after", vip="10.199.0.2"), expect=200)
+    api.create(template_body("dur-after", vip="127.199.0.2"), expect=200)
     code = srv.stop()
     assert code == 0, f"SIGTERM exit code {code}"
     assert _integrity(srv.db_path) == "ok"
@@ -77,9 +77,9 @@ def test_acknowledged_writes_survive_sigkill(fresh_server, fresh_api):
 def test_graceful_restart_keeps_everything(fresh_server, fresh_api):
     srv, api = fresh_server, fresh_api
     for i in range(20):
-        api.create(template_body(f"gr-{i}", vip=f"10.50.0.{i + 1}"), expect=200)
+        api.create(template_body(f"gr-{i}", vip=f"127.50.0.{i + 1}"), expect=200)
     before = api.list()
-    srv.restart()
+    srv.restart(new_port=True)
     after = api.list()
     keys = ("config", "id", "desired_state", "version", "last_modified")
     assert [{k: i.get(k) for k in keys} for i in after] == [{k: i.get(k) for k in keys} for i in before]
@@ -88,7 +88,7 @@ def test_graceful_restart_keeps_everything(fresh_server, fresh_api):
 def test_concurrent_if_match_writers_lose_nothing(fresh_server, fresh_api):
     api = fresh_api
     name = "contended"
-    created = api.create(template_body(name, vip="10.60.0.1"), expect=200)
+    created = api.create(template_body(name, vip="127.60.0.1"), expect=200)
     start_version = created.json().get("version", 1)
     THREADS, ATTEMPTS = 8, 25
     successes: list[tuple[int, str, dict]] = []
@@ -104,7 +104,7 @@ def test_concurrent_if_match_writers_lose_nothing(fresh_server, fresh_api):
             for k in range(ATTEMPTS):
                 g = api.request("GET", f"/instances/{name}", session=session, expect=200)
                 body = g.json()["config"]
-                body["endpoints"][0]["frontend_options"] = f"writer-{t}-{k}"
+                body["endpoints"][0]["backend_servers"][0]["port"] = 20000 + t * 100 + k
                 r = api.request("PUT", "/instances", session=session, json=body,
                                 headers={"If-Match": g.headers["ETag"]}, expect=(200, 412))
                 with lock:
@@ -137,5 +137,5 @@ def test_concurrent_if_match_writers_lose_nothing(fresh_server, fresh_api):
         assert versions == list(range(start_version + 1, start_version + ok + 1)), versions
     last = max(successes, key=lambda s: s[0]) if "version" in inst else None
     if last is not None:
-        assert inst["config"]["endpoints"][0]["frontend_options"] == last[2]["endpoints"][0]["frontend_options"]
+        assert inst["config"] == last[2]
         assert final.headers["ETag"] == last[1]

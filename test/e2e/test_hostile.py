@@ -12,14 +12,14 @@ from e2e_support import (BASE_PATH, Spec, client_context, full_body, get_at, jpa
                          send_streaming_body, set_at, string_locations, template_body, violation_paths)
 
 _SPEC = Spec()
-BASE = full_body("hostile-base", vip="192.168.40.1", port=9443)
+BASE = full_body("hostile-base", vip="127.168.40.1", port=9443)
 MIB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
 def baseline(api):
     """One real instance, so 'unchanged' compares a non-empty list."""
-    api.create(template_body("hostile-keep", vip="192.168.40.200"), expect=200)
+    api.create(template_body("hostile-keep", vip="127.168.40.200"), expect=200)
     return api.snapshot()
 
 
@@ -81,12 +81,12 @@ def test_empty_body(api):
 @pytest.mark.parametrize("ctype", ["text/plain", "application/x-www-form-urlencoded",
                                    "multipart/form-data; boundary=x", "application/xml", "application/jsonx"])
 def test_wrong_content_type(api, ctype):
-    data = json.dumps(template_body("ctype-x", vip="192.168.40.2")).encode()
+    data = json.dumps(template_body("ctype-x", vip="127.168.40.2")).encode()
     _expect_4xx(api.post_raw(data, content_type=ctype), allowed=(400, 415))
 
 
 def test_json_with_charset_is_accepted(api, baseline):
-    data = json.dumps(template_body("ctype-ok", vip="192.168.40.3")).encode()
+    data = json.dumps(template_body("ctype-ok", vip="127.168.40.3")).encode()
     api.post_raw(data, content_type="application/json; charset=utf-8", expect=200)
     api.delete("ctype-ok", expect=200)
 
@@ -104,7 +104,7 @@ def test_invalid_utf8(api, data):
 
 
 def test_invalid_utf8_in_a_full_body(api):
-    raw = json.dumps(template_body("utf8-bad", vip="192.168.40.4")).encode()
+    raw = json.dumps(template_body("utf8-bad", vip="127.168.40.4")).encode()
     raw = raw.replace(b'"roundrobin"', b'"round\xffrobin"')
     _expect_4xx(api.post_raw(raw))
 
@@ -169,7 +169,7 @@ def test_control_characters_in_string_fields(api, parts, body):
 
 def test_newline_injection_into_haproxy_directives(api):
     """The 0.4 hole: option strings carried whole HAProxy directives; each must be refused."""
-    body = template_body("inject", vip="192.168.40.5")
+    body = template_body("inject", vip="127.168.40.5")
     ep = body["endpoints"][0]
     ep["frontend_options"] = "ssl\n  acl x always_true\nglobal\n  daemon"
     ep["backend_options"] = ["httpchk GET /\n    option external-check\n    external-check command /bin/sh"]
@@ -189,14 +189,14 @@ def test_newline_injection_into_haproxy_directives(api):
 
 
 def _big_array_body(kind: str) -> bytes:
-    body = template_body(f"big-{kind}", vip="192.168.40.6")
+    body = template_body(f"big-{kind}", vip="127.168.40.6")
     ep = body["endpoints"][0]
     if kind == "endpoints":
         body["endpoints"] = [{"frontend_port": 1 + i % 65535, "mode": "tcp", "balance": "roundrobin",
-                              "backend_servers": [{"name": "a", "ipaddress": "10.0.0.1", "port": 1}]}
+                              "backend_servers": [{"name": "a", "ipaddress": "127.0.0.1", "port": 1}]}
                              for i in range(10_000)]
     elif kind == "backend_servers":
-        ep["backend_servers"] = [{"name": f"s{i}", "ipaddress": "10.0.0.1", "port": 1} for i in range(10_000)]
+        ep["backend_servers"] = [{"name": f"s{i}", "ipaddress": "127.0.0.1", "port": 1} for i in range(10_000)]
     elif kind == "backend_options":
         ep["backend_options"] = [f"o{i}" for i in range(10_000)]
     elif kind == "commands":
@@ -219,7 +219,7 @@ def test_ten_thousand_element_arrays(api, kind, path):
 
 
 def test_ten_thousand_element_array_in_a_scalar_field(api):
-    body = template_body("scalar-arr", vip="192.168.40.7")
+    body = template_body("scalar-arr", vip="127.168.40.7")
     body["name"] = list(range(10_000))
     r = api.create(body)
     _expect_4xx(r)
@@ -263,7 +263,7 @@ HUGE_NUMBERS = [
 
 @pytest.mark.parametrize("path,literal", HUGE_NUMBERS, ids=[f"{p}={n[:24]}" for p, n in HUGE_NUMBERS])
 def test_huge_numbers(api, path, literal):
-    body = template_body("numbers", vip="192.168.40.8")
+    body = template_body("numbers", vip="127.168.40.8")
     parts = tuple(int(x) if x.isdigit() else x for x in path[2:].replace("[", ".").replace("]", "").split("."))
     set_at(body, parts, "__NUMBER__")
     data = json.dumps(body).replace('"__NUMBER__"', literal).encode()
@@ -339,7 +339,7 @@ def test_hostile_list_queries(api, value):
 @pytest.mark.parametrize("value", ["W/\"1\"", "x" * 200, "\"a\"" * 60, ",,,", "\"unterminated"])
 def test_hostile_if_match(api, value):
     body = copy.deepcopy(api.get("hostile-keep", expect=200).json()["config"])
-    body["endpoints"][0]["frontend_options"] = "changed"
+    body["endpoints"][0]["backend_servers"][0]["port"] = 30099
     r = api.modify(body, if_match=value)
     assert r.status_code in (400, 412), f"If-Match {value[:40]!r}: {r.status_code} {r.text[:300]}"
 

@@ -188,7 +188,7 @@ def test_key_files_are_0600(module_server):
 
 
 def test_data_dir_0700_and_db_files_0600(api, module_server):
-    api.create(template_body("mode-check", vip="192.168.30.1"), expect=200)
+    api.create(template_body("mode-check", vip="127.168.30.1"), expect=200)
     assert _mode(module_server.data_dir) == 0o700, oct(_mode(module_server.data_dir))
     assert module_server.db_path.is_file(), f"no database at {module_server.db_path}"
     files = [p for p in module_server.data_dir.iterdir() if p.name.startswith("flexlb.db")]
@@ -222,7 +222,7 @@ def test_sighup_reloads_the_server_certificate(fresh_server, fresh_api):
     srv = fresh_server
     pid = srv.pid
     old_serial = _serial(srv)
-    fresh_api.create(template_body("before-hup", vip="192.168.31.1"), expect=200)
+    fresh_api.create(template_body("before-hup", vip="127.168.31.1"), expect=200)
 
     ca, ca_key = load_ca(srv.certs / "ca.crt", srv.certs / "ca.key")
     cert, key = issue_cert(ca, ca_key, "flexlbd-rotated", client=False, server=True,

@@ -59,6 +59,18 @@ enum ConfigFiles {
         }
     }
 
+    /// Sets a kernel parameter under /proc/sys (written in place: procfs has no rename).
+    static func writeSysctl(_ path: String, _ value: String) throws {
+        if read(path)?.trimmingCharacters(in: .whitespacesAndNewlines) == value { return }
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw WriteError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array((value + "\n").utf8)
+        guard bytes.withUnsafeBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
+            throw WriteError(description: "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
     static func remove(_ path: String) {
         unlink(path)
     }

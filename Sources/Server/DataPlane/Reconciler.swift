@@ -41,10 +41,13 @@ public final class Reconciler: Service, Sendable {
 
     public func run() async throws {
         try prepare()
+        try NotifyFifo(path: settings.keepalivedNotifyFifo, logger: logger) { [wakeup] _ in wakeup.notify() }.start()
         var state = PassState(clock: ContinuousClock())
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await pass(&state)
+            } catch is CancellationError {
+                break
             } catch {
                 logger.error("reconcile pass failed", metadata: ["error": "\(error)"])
             }
@@ -62,7 +65,7 @@ public final class Reconciler: Service, Sendable {
         // move is only a VRRP event.
         for knob in ["/proc/sys/net/ipv4/ip_nonlocal_bind", "/proc/sys/net/ipv6/ip_nonlocal_bind"] {
             do {
-                try ConfigFiles.writeIfChanged(knob, "1\n")
+                try ConfigFiles.writeSysctl(knob, "1")
             } catch {
                 logger.warning("cannot enable non-local bind", metadata: ["flexlb.sysctl": "\(knob)", "error": "\(error)"])
             }

@@ -34,6 +34,7 @@ public struct CommandRunner: Sendable {
         unlink(outPath)
         defer { close(outFD) }
 
+        PosixProcessLauncher.markDescriptorsCloseOnExec()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

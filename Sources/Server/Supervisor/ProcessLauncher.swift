@@ -45,6 +45,7 @@ public struct PosixProcessLauncher: ProcessLauncher {
     static let spawnSetSID: Int32 = 0x80
 
     public func launch(_ spec: ProcessSpec) throws -> Int32 {
+        Self.markDescriptorsCloseOnExec()
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -105,6 +106,22 @@ public struct PosixProcessLauncher: ProcessLauncher {
     public func signal(_ signal: Int32, to pid: Int32) -> Bool {
         guard pid > 0 else { return false }
         return kill(pid, signal) == 0
+    }
+
+    /// Children must not inherit flexlbd's sockets (a listening API socket held by a long-lived
+    /// HAProxy would block flexlbd's restart). Descriptors opened without CLOEXEC are marked here.
+    static func markDescriptorsCloseOnExec() {
+        guard let directory = opendir("/proc/self/fd") else { return }
+        defer { closedir(directory) }
+        let own = dirfd(directory)
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let fd = Int32(name), fd > 2, fd != own else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 && flags & FD_CLOEXEC == 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 
     static func read(_ path: String) -> String? {
