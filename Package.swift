@@ -179,6 +179,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FlexLBDataPlaneTests",
+            dependencies: ["FlexLBSupervisor", "FlexLBDataPlane"],
+            path: "Tests/FlexLBDataPlaneTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "FlexLBClientTests",
             dependencies: [
                 "FlexLBClient", "FlexLBCerts", "FlexLBAPI",

@@ -6,7 +6,9 @@
 #
 # Knobs: BENCH_SECONDS (default 10), BENCH_CONCURRENCY (default "1 16"),
 #        BENCH_CREATE_BATCH (default 200: creates measured between untimed deletes, because flexlbd
-#        hands out VRRP ids 1-255 and so holds at most 255 instances), BENCH_OUT (JSON lines file).
+#        hands out VRRP ids 1-255 and so holds at most 255 instances), BENCH_OUT (JSON lines file),
+#        FLEXLB_CLI (an existing flexlb binary for setup — certificates, readiness, the `get` instance —
+#        instead of building it; the CLI is not part of what is measured).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -20,11 +22,14 @@ dpkg -s libsqlite3-dev >/dev/null 2>&1 || {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsqlite3-dev >/dev/null
 }
 
-echo "==> building flexlbd, flexlb and flexlb-bench (release)"
-for product in flexlbd flexlb flexlb-bench; do
+products=(flexlbd flexlb-bench)
+[ -n "${FLEXLB_CLI:-}" ] || products+=(flexlb)
+echo "==> building ${products[*]} (release)"
+for product in "${products[@]}"; do
   swift build -c release --product "$product" >/dev/null
 done
 bin=$(swift build -c release --show-bin-path)
+cli=${FLEXLB_CLI:-$bin/flexlb}
 
 work=$(mktemp -d /tmp/flexlb-bench.XXXXXX)
 pid=""
@@ -35,7 +40,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "==> issuing certificates"
-"$bin/flexlb" certs init --dir "$work/certs" --ip 127.0.0.1 >/dev/null
+"$cli" certs init --dir "$work/certs" --ip 127.0.0.1 >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$work/config.yaml" <<CONF
 name: bench-node
@@ -46,7 +51,7 @@ tls_key: $work/certs/server.key
 tls_ca_cert: $work/certs/ca.crt
 data_dir: $work/data
 log_level: warning
-# API and store only: no keepalived/HAProxy, no VIPs on interfaces, no `haproxy -c` per write.
+# API and store only: no keepalived or HAProxy, no VIPs on interfaces, no haproxy -c per write.
 data_plane:
   enabled: false
 haproxy:
@@ -60,13 +65,13 @@ export FLEXLB_ENDPOINT="https://127.0.0.1:$port" FLEXLB_CA="$work/certs/ca.crt"
 export FLEXLB_CERT="$work/certs/client.crt" FLEXLB_KEY="$work/certs/client.key"
 ready=""
 for _ in $(seq 300); do
-  if "$bin/flexlb" status >/dev/null 2>&1; then ready=1; break; fi
+  if "$cli" status >/dev/null 2>&1; then ready=1; break; fi
   kill -0 "$pid" 2>/dev/null || { echo "flexlbd exited:"; cat "$work/flexlbd.log"; exit 1; }
   sleep 0.1
 done
 [ -n "$ready" ] || { echo "flexlbd did not become ready"; cat "$work/flexlbd.log"; exit 1; }
 
-"$bin/flexlb" instance create -f examples/instance_template.json >/dev/null   # instance "demo", for get
+"$cli" instance create -f examples/instance_template.json >/dev/null   # instance "demo", for get
 
 tls=(--endpoint "$FLEXLB_ENDPOINT" --ca "$FLEXLB_CA" --cert "$FLEXLB_CERT" --key "$FLEXLB_KEY")
 results="$work/results.jsonl"

@@ -208,13 +208,18 @@ struct InstanceHandler: APIProtocol {
 
     private func instance(_ stored: StoredInstance) throws -> Instance {
         let config = try InstanceConfig.decode(jsonBytes: stored.config, strict: false)
-        // Until the data plane has observed the instance, this node reports it as pending.
-        let observed = self.observed?.status(of: stored.name) ?? NodeInstanceStatus(
+        // Until the data plane has applied this version, this node reports it as pending: a write's
+        // response never claims the state of the previous version.
+        var observed = self.observed?.status(of: stored.name) ?? NodeInstanceStatus(
             state: .pending,
             vip: .unknown,
             message: self.observed == nil ? "data plane disabled on this node" : "waiting for the data plane",
             observedAt: now()
         )
+        if self.observed != nil, observed.appliedVersion != stored.version, observed.state != .pending {
+            observed.state = .pending
+            observed.message = "applying version \(stored.version)"
+        }
         return Instance(
             id: stored.virtualRouterID,
             config: config,

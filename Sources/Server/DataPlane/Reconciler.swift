@@ -138,7 +138,9 @@ public final class Reconciler: Service, Sendable {
         let known = Set(desired.map(\.name))
         for name in state.haproxy.keys.sorted() where !running.contains(name) {
             stopHAProxy(name, state: &state)
-            state.appliedVersions[name] = versions[name]
+        }
+        for instance in desired where !instance.running {
+            state.appliedVersions[instance.name] = versions[instance.name]
         }
         removeLeftovers(keeping: known)
         await applyKeepalived(desired, state: &state)
@@ -176,6 +178,7 @@ public final class Reconciler: Service, Sendable {
             rendered = try HAProxyRenderer.render(instance, paths: paths)
         } catch {
             record.failure = "cannot render: \(error)"
+            state.appliedVersions[name] = version
             return
         }
         let configPath = settings.haproxyConfig(instance: name)
@@ -190,6 +193,8 @@ public final class Reconciler: Service, Sendable {
                 let check = try await runner.run(settings.haproxyBinary, ["-c", "-q", "-f", candidate])
                 guard check.succeeded else {
                     record.failure = "HAProxy rejects the configuration: \(check.output.prefix(400))"
+                    // This version was processed: its status is the failure, not "applying".
+                    state.appliedVersions[name] = version
                     logger.error("HAProxy rejects rendered configuration", metadata: ["flexlb.instance": "\(name)", "flexlb.output": "\(check.output)"])
                     return
                 }
