@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # API benchmark: builds flexlbd, flexlb and flexlb-bench in release, starts flexlbd over mutual TLS
 # on a free 127.0.0.1 port with a scratch data_dir and the data plane off (instances are only
-# stored), and measures `get` and `create` at several concurrencies with flexlb-bench. Results are printed as a Markdown table (and per-run JSON lines
-# under BENCH_OUT if set). Stops flexlbd and removes the scratch directory on exit.
+# stored), and measures `get` and `create` at several concurrencies with flexlb-bench. Prints a
+# Markdown table (and keeps the per-run JSON lines in BENCH_OUT if set). Stops flexlbd and removes
+# the scratch directory on exit.
 #
 # Knobs: BENCH_SECONDS (default 10), BENCH_CONCURRENCY (default "1 16"),
 #        BENCH_CREATE_BATCH (default 200: creates measured between untimed deletes, because flexlbd

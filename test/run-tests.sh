@@ -5,9 +5,10 @@
 #   test/run-tests.sh -k conformance  extra arguments go to pytest (e2e stage)
 #
 # Stages: swift build --build-tests; swift test (root package); swift test (Plugins/Generator);
-# pytest test/e2e against the real flexlbd/flexlb. Every stage runs even if an earlier one failed
-# (except those that need the build); the exit code is non-zero if any stage failed, and the last
-# line is "N passed, N failed" summed over the stages.
+# pytest test/e2e against the real flexlbd/flexlb; pytest test/dataplane (real keepalived and
+# HAProxy driven by flexlbd in network namespaces; extra arguments are not passed to this stage).
+# Every stage runs even if an earlier one failed (except those that need the build); the exit code
+# is non-zero if any stage failed, and the last line is "N passed, N failed" summed over the stages.
 #
 # Environment: FLEXLB_TEST_VENV (default <repo>/.venv-test), FLEXLB_SKIP_APT=1 to never apt-get.
 set -euo pipefail
@@ -35,6 +36,9 @@ for pair in keepalived:keepalived haproxy:haproxy wrk:wrk socat:socat ip:iproute
     bin="${pair%%:*}"; pkg="${pair#*:}"
     command -v "$bin" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
+# Build dependencies: GRDB links the system SQLite; the data-plane tests use curl.
+dpkg -s libsqlite3-dev >/dev/null 2>&1 || need_pkgs+=(libsqlite3-dev)
+command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 PY="$(command -v python3 || true)"
 if [ -z "$PY" ]; then
     need_pkgs+=(python3 python3-pip python3-venv)
@@ -150,8 +154,12 @@ if [ "$BUILD_OK" = 1 ]; then
     export FLEXLB_BIN_DIR="$BIN_DIR"
     run_stage e2e count_pytest timeout --kill-after=30 2400 \
         "$VENV/bin/python" -m pytest -p no:cacheprovider test/e2e "$@"
+    # The data plane (keepalived + HAProxy driven by flexlbd) in network namespaces, traffic through VIPs.
+    run_stage dataplane count_pytest timeout --kill-after=30 900 \
+        "$VENV/bin/python" -m pytest -p no:cacheprovider test/dataplane
 else
     SUMMARY+=("e2e: not run (build failed)")
+    SUMMARY+=("dataplane: not run (build failed)")
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -75,7 +76,7 @@ class Lab:
     """The topology, the backends and one flexlbd in PREFIX-lb1."""
 
     def __init__(self) -> None:
-        self.prefix = f"fxdp{os.getpid() % 100000}"
+        self.prefix = f"fxdp{secrets.token_hex(3)}"
         self.root = Path(tempfile.mkdtemp(prefix=f"flexlb-dp-{self.prefix}-"))
         self.certs = self.root / "certs"
         self.data_dir = self.root / "data"
@@ -341,6 +342,15 @@ class Loop:
 
 
 _LAB: Lab | None = None
+
+
+def _terminate(signum, frame):
+    # `timeout` (test/run-tests.sh) sends SIGTERM: turn it into an interrupt so that the fixture
+    # teardown still removes our namespaces and processes.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+signal.signal(signal.SIGTERM, _terminate)
 
 
 @pytest.fixture(scope="module")

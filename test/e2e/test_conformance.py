@@ -312,6 +312,15 @@ def test_payload_too_large_is_413(api):
     assert api.snapshot() == before
 
 
+def test_body_that_is_not_json_media_type_is_415(api):
+    before = api.snapshot()
+    body = json.dumps(template_body("conf-media", vip="127.168.13.2")).encode()
+    api.stream("POST", "/instances", body, content_type="text/plain", documented=True, expect=415)
+    api.stream("PUT", "/instances", body, content_type="application/x-www-form-urlencoded",
+               documented=True, expect=415)
+    assert api.snapshot() == before
+
+
 # -- the cluster-endpoint instance ------------------------------------------------------------
 
 

@@ -180,10 +180,14 @@ def test_vip_port_in_use_by_another_instance_is_409(api):
 
 
 def test_vip_port_conflict_compares_addresses_not_text(api):
-    api.create(template_body("v6-owner", vip="fd00:77::10", port=443), expect=200)
+    owner = template_body("v6-owner", vip="fd00:77::10", port=443)
+    owner["frontend_net_prefix"] = 128
+    api.create(owner, expect=200)
     before = api.snapshot()
-    api.create(template_body("v6-thief", vip="fd00:77:0:0:0:0:0:10", port=443), documented=True, expect=409)
-    api.create(template_body("v6-thief", vip="FD00:77::10", port=443), documented=True, expect=409)
+    for text in ("fd00:77:0:0:0:0:0:10", "FD00:77::10"):
+        thief = template_body("v6-thief", vip=text, port=443)
+        thief["frontend_net_prefix"] = 128
+        api.create(thief, documented=True, expect=409)
     assert api.snapshot() == before
 
 

@@ -12,6 +12,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            # Say so when the client asked to close (wrk counts a silent close as a read error).
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
@@ -19,6 +22,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-server = http.server.ThreadingHTTPServer((sys.argv[3] if len(sys.argv) > 3 else "0.0.0.0", int(sys.argv[2])), Handler)
-server.daemon_threads = True
+class Server(http.server.ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: under load (wrk with Connection: close) SYNs
+    # would be dropped and retried after 1 s, which looks like a load-balancer fault.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
+server = Server((sys.argv[3] if len(sys.argv) > 3 else "0.0.0.0", int(sys.argv[2])), Handler)
 server.serve_forever()

@@ -168,7 +168,7 @@ def wait_all_up(api, names, timeout=300, interval=0.05):
     while time.time() < deadline:
         status, body = api.call("GET", "/instances")
         if status == 200:
-            up = {i["name"] for i in body if i["name"] in names and is_applied_up(i)}
+            up = {i["config"]["name"] for i in body if i["config"]["name"] in names and is_applied_up(i)}
             if up == names:
                 return time.time()
         time.sleep(interval)
@@ -255,7 +255,7 @@ def flexlbd_idle_cpu(seconds=5.0):
 def delete_all(api, keep_pids=()):
     status, body = api.call("GET", "/instances")
     for i in body:
-        api.call("DELETE", "/instances/" + i["name"])
+        api.call("DELETE", "/instances/" + i["config"]["name"])
     deadline = time.time() + 120
     while time.time() < deadline:
         if not haproxy_pids(exclude=keep_pids):
@@ -267,8 +267,17 @@ def delete_all(api, keep_pids=()):
 def keepalived_reloads():
     try:
         with open(ENV["DATA_DIR"] + "/log/keepalived.log", errors="replace") as f:
-            return sum(1 for line in f if "Reloading" in line)
+            # keepalived 2.2.7 logs "Reloading ..." (parent) and "Reloading" (VRRP child) per SIGHUP.
+            return sum(1 for line in f if line.rstrip().endswith("Reloading ..."))
     except OSError:
+        return 0
+
+
+def flexlbd_keepalived_reloads():
+    try:
+        with open(ENV["FLEXLBD_LOG"], errors="replace") as f:
+            return sum(1 for line in f if "reloaded keepalived" in line)
+    except (OSError, KeyError):
         return 0
 
 
@@ -389,6 +398,7 @@ def scale_point(api, count, prefix, vip_of, results, concurrency=8):
     log("scale point: %d instances" % count)
     renames = RenameCounter(ENV["DATA_DIR"] + "/keepalived", "keepalived.conf")
     reloads_before = keepalived_reloads()
+    sighups_before = flexlbd_keepalived_reloads()
     items = [("%s%03d" % (prefix, i), vip_of(i)) for i in range(1, count + 1)]
     t0, t_last, errors = burst_create(items, concurrency=concurrency if count > 1 else 1)
     if errors:
@@ -410,6 +420,7 @@ def scale_point(api, count, prefix, vip_of, results, concurrency=8):
         "apply_vips_ms": (t_vips - t_last) * 1000,
         "keepalived_reloads": keepalived_reloads() - reloads_before,
         "keepalived_conf_writes": renames.drain(),
+        "flexlbd_sighups": flexlbd_keepalived_reloads() - sighups_before,
         "flexlbd_rss_mb": rss_kb(flexlbd_pid()) / 1024,
         "haproxy_processes": len(pids),
         "haproxy_rss_mb": sum(rss_kb(p) for p in pids) / 1024,
@@ -516,7 +527,8 @@ def dataplane_main(out):
         for k in range(6):  # calibration, no load
             modify(k)
         per_mod = (time.time() - t) / 6
-        seconds = int(min(120, max(15, 3 + 100 * per_mod * 1.6 + 2)))
+        # Under load a modification takes ~3x as long as unloaded: size wrk so it covers all 100.
+        seconds = int(min(120, max(30, 3 + 100 * per_mod * 4)))
         results["step2"] = {"calibration_ms_per_modification": per_mod * 1000, "wrk_seconds": seconds}
         log("calibration: %.0f ms per modification; wrk -d%ds" % (per_mod * 1000, seconds))
 
@@ -556,6 +568,8 @@ def dataplane_main(out):
         wrk_out, _ = wrk.communicate(timeout=seconds + 30)
         a = parse_wrk(wrk_out)
         a["modifications_s"] = mods_s
+        with open(ENV["FLEXLBD_LOG"], errors="replace") as f:
+            a["haproxy_reloads_logged"] = sum(1 for line in f if "flexlb.instance=mod " in line and "reloaded HAProxy" in line) - 6
         a["load_covered_all"] = mods_s + 1.0 < seconds
         results["step2"]["flexlbd"] = a
         log("A:", json.dumps({k: v for k, v in a.items() if k != "raw"}))
@@ -594,7 +608,7 @@ def dataplane_main(out):
         # Step 4: the largest data-plane count flexlbd accepts (VRRP ids 1-255), if memory allows.
         per_instance_mb = results["scale"][-1]["haproxy_pss_mb"] / 100
         avail_mb = int(open("/proc/meminfo").read().split("MemAvailable:")[1].split()[0]) / 1024
-        big = int(ENV.get("BENCH_MAX_INSTANCES", "250"))
+        big = int(ENV.get("BENCH_MAX_INSTANCES", "255"))
         results["memory_check"] = {"haproxy_pss_mb_per_instance": per_instance_mb, "mem_available_mb": avail_mb,
                                    "projected_mb": per_instance_mb * big}
         if per_instance_mb * big < avail_mb * 0.5:

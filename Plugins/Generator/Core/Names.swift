@@ -64,6 +64,7 @@ enum Names {
         case 409: "conflict"
         case 412: "preconditionFailed"
         case 413: "contentTooLarge"
+        case 415: "unsupportedMediaType"
         case 422: "unprocessableContent"
         case 429: "tooManyRequests"
         case 500: "internalServerError"

@@ -48,6 +48,7 @@ public struct FlexLBClient: Sendable {
         case .forbidden(let e): throw FlexLBError(403, e)
         case .conflict(let e): throw FlexLBError(409, e)
         case .contentTooLarge(let e): throw FlexLBError(413, e)
+        case .unsupportedMediaType(let e): throw FlexLBError(415, e)
         case .internalServerError(let e): throw FlexLBError(500, e)
         }
     }
@@ -63,6 +64,7 @@ public struct FlexLBClient: Sendable {
         case .conflict(let e): throw FlexLBError(409, e)
         case .preconditionFailed(let e): throw FlexLBError(412, e)
         case .contentTooLarge(let e): throw FlexLBError(413, e)
+        case .unsupportedMediaType(let e): throw FlexLBError(415, e)
         case .internalServerError(let e): throw FlexLBError(500, e)
         }
     }

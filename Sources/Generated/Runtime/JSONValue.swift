@@ -30,9 +30,17 @@ public enum JSONValue: Sendable, Hashable {
     public static func parse(_ bytes: [UInt8]) throws(ValidationError) -> JSONValue {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        } catch DecodingError.dataCorrupted(let context) where !context.codingPath.isEmpty && context.underlyingError == nil {
+            throw ValidationError([Violation(path: Self.path(context.codingPath), message: context.debugDescription)])
         } catch {
             throw ValidationError([Violation(path: "$", message: "malformed JSON: \(Self.describe(error))")])
         }
+    }
+
+    private static func path(_ codingPath: [any CodingKey]) -> String {
+        codingPath.reduce(JSONPath.root) { path, key in
+            key.intValue.map { path.appending(index: $0) } ?? path.appending(key: key.stringValue)
+        }.description
     }
 
     private static func describe(_ error: any Error) -> String {
@@ -106,9 +114,22 @@ extension JSONValue: Decodable {
         if c.decodeNil() { self = .null; return }
         if let b = try? c.decode(Bool.self) { self = .bool(b); return }
         if let i = try? c.decode(Int64.self) { self = .integer(i); return }
-        if let d = try? c.decode(Double.self) { self = .number(d); return }
+        do {
+            self = .number(try c.decode(Double.self))
+            return
+        } catch DecodingError.typeMismatch {
+            // Not a number: try the other types below.
+        } catch {
+            // A number that no Swift type holds (1e400): report it at its own path.
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "number is out of range"))
+        }
         if let s = try? c.decode(String.self) { self = .string(s); return }
-        if let a = try? c.decode([JSONValue].self) { self = .array(a); return }
+        // Only a type mismatch means "try the next type"; an error inside an element (a number out
+        // of range deep in the document) must reach the caller with its path.
+        do {
+            self = .array(try c.decode([JSONValue].self))
+            return
+        } catch DecodingError.typeMismatch {}
         let dict = try c.decode([String: JSONValue].self)
         // Decodable loses document order; sort so violation order is deterministic.
         self = .object(JSONObject(dict.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))

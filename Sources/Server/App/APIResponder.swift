@@ -61,6 +61,9 @@ struct APIResponder<Handler: APIProtocol>: HTTPResponder {
             logger.debug("reading request body failed", metadata: ["error": "\(error)"])
             return Self.error(.badRequest, "could not read the request body")
         }
+        if body.readableBytes > 0, let type = request.headers[.contentType], !Self.isJSON(type) {
+            return Self.error(.unsupportedMediaType, "request body must be application/json, not \(type)")
+        }
         let serverRequest = ServerRequest(
             method: request.method,
             path: path,
@@ -74,6 +77,13 @@ struct APIResponder<Handler: APIProtocol>: HTTPResponder {
             logger.error("request failed", metadata: ["error": "\(error)"])
             return Self.error(.internalServerError, "internal error; see the server log for this request id")
         }
+    }
+
+    /// `application/json`, with or without parameters (`; charset=utf-8`). A body without a
+    /// Content-Type is taken as JSON, as 0.4 did.
+    static func isJSON(_ contentType: String) -> Bool {
+        let media = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        return media.lowercased() == "application/json"
     }
 
     static func split(_ target: String) -> (String, String?) {

@@ -77,7 +77,11 @@ struct InstanceHandler: APIProtocol {
 
     func list(_ input: Operations.List.Input) async throws -> Operations.List.Output {
         let all = try await store.list()
-        let matching = all.filter { input.name.map($0.name.contains) ?? true }
+        // 0.4 semantics: a substring match; an empty or absent filter matches every instance.
+        let matching = all.filter { instance in
+            guard let filter = input.name, !filter.isEmpty else { return true }
+            return instance.name.contains(filter)
+        }
         return .ok(try matching.map(instance))
     }
 

@@ -33,7 +33,7 @@ public struct HAProxyConfigCheck: Sendable {
                 try ConfigFiles.writeAtomically(path, file.contents)
             }
             try ConfigFiles.writeAtomically(scratch + "/haproxy.cfg", rendered.config)
-            let result = try await runner.run(haproxyBinary, ["-c", "-q", "-f", scratch + "/haproxy.cfg"])
+            let result = try await runner.run(haproxyBinary, ["-c", "-f", scratch + "/haproxy.cfg"])
             if result.succeeded { return [] }
             return [Violation(path: "$", message: "HAProxy rejects the configuration: " + Self.summarize(result.output, scratch: scratch))]
         } catch {
@@ -43,11 +43,12 @@ public struct HAProxyConfigCheck: Sendable {
 
     /// HAProxy's alert lines, with the scratch paths removed so the message speaks of the instance.
     static func summarize(_ output: String, scratch: String) -> String {
+        // Not `-q`: HAProxy 2.6 then prints nothing at all, not even its alerts.
         let lines = output.split(whereSeparator: \.isNewline)
             .map { $0.replacingOccurrences(of: scratch + "/", with: "") }
-            .filter { $0.contains("[ALERT]") || $0.contains("[WARNING]") == false }
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
-        return lines.prefix(6).joined(separator: " | ")
+        let alerts = lines.filter { $0.contains("[ALERT]") }
+        return (alerts.isEmpty ? lines.filter { !$0.contains("[NOTICE]") } : alerts).prefix(6).joined(separator: " | ")
     }
 }

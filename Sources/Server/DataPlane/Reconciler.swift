@@ -190,9 +190,9 @@ public final class Reconciler: Service, Sendable {
                 let candidate = configPath + ".candidate"
                 try ConfigFiles.writeAtomically(candidate, rendered.config)
                 defer { ConfigFiles.remove(candidate) }
-                let check = try await runner.run(settings.haproxyBinary, ["-c", "-q", "-f", candidate])
+                let check = try await runner.run(settings.haproxyBinary, ["-c", "-f", candidate])
                 guard check.succeeded else {
-                    record.failure = "HAProxy rejects the configuration: \(check.output.prefix(400))"
+                    record.failure = "HAProxy rejects the configuration: " + HAProxyConfigCheck.summarize(check.output, scratch: settings.haproxyConfigDir)
                     // This version was processed: its status is the failure, not "applying".
                     state.appliedVersions[name] = version
                     logger.error("HAProxy rejects rendered configuration", metadata: ["flexlb.instance": "\(name)", "flexlb.output": "\(check.output)"])
