@@ -75,7 +75,13 @@ public enum PEMFile {
 
     /// Whether something exists at `path`.
     static func exists(_ path: String) -> Bool {
-        var st = stat()
+        #if canImport(Glibc)
+        var st = Glibc.stat()
+        #elseif canImport(Musl)
+        var st = Musl.stat()
+        #else
+        var st = Darwin.stat()
+        #endif
         return lstat(path, &st) == 0
     }
 }

@@ -22,7 +22,7 @@ final class NotifyFifo: Sendable {
     /// Creates the FIFO (0600) if needed and starts the reader thread. The read blocks in the kernel,
     /// so it runs on its own thread rather than on Swift's cooperative pool.
     func start() throws {
-        var info = stat()
+        var info = Glibc.stat()
         if lstat(path, &info) == 0 {
             if info.st_mode & S_IFMT != S_IFIFO { unlink(path) }
         }
