@@ -145,6 +145,10 @@ for p in d["scale"]:
     print("| 3/4. %d instances: keepalived reloads (\"Reloading ...\" lines in keepalived.log; SIGHUPs in flexlbd's log) / keepalived.conf writes | %d (%d) / %d |" % (p["instances"], p["keepalived_reloads"], p["flexlbd_sighups"], p["keepalived_conf_writes"]))
     print("| 3/4. %d instances: flexlbd RSS; HAProxy processes, total RSS (PSS); flexlbd idle CPU | %.0f MB; %d, %.0f MB (%.0f MB); %.1f %% |" % (
         p["instances"], p["flexlbd_rss_mb"], p["haproxy_processes"], p["haproxy_rss_mb"], p["haproxy_pss_mb"], p["flexlbd_idle_cpu_pct"]))
+a = s2["flexlbd"]
+print("| 2. flexlbd: \"HAProxy exited; restarting\" logged for the modified instance (it had not exited) / HAProxy masters running for it afterwards | %d / %d |" % (a["haproxy_false_exits_logged"], a["haproxy_masters_for_mod"]))
+for left in d.get("leftovers", []):
+    print("| HAProxy processes still running 20 s after deleting every instance (%s) | %d (killed by the bench) |" % (left["when"], len(left["processes"])))
 if "past_limit" in d:
     pl = d["past_limit"]
     print("| 4. create #%d (past VRRP ids 1-255 in use) | %s %s |" % (pl["count_before"] + 1, pl["status"], (pl["body"] or {}).get("message", "")))

@@ -252,16 +252,38 @@ def flexlbd_idle_cpu(seconds=5.0):
     return 100.0 * (cpu_seconds(pid) - a) / seconds
 
 
-def delete_all(api, keep_pids=()):
+LEFTOVERS = []
+
+
+def delete_all(api, keep_pids=(), when=""):
+    """Deletes every instance and waits until no HAProxy runs in this namespace. HAProxy processes
+    still alive 20 s after the deletes are a flexlbd bug: they are recorded, then killed by pid."""
     status, body = api.call("GET", "/instances")
     for i in body:
         api.call("DELETE", "/instances/" + i["config"]["name"])
-    deadline = time.time() + 120
+    deadline = time.time() + 20
     while time.time() < deadline:
         if not haproxy_pids(exclude=keep_pids):
             return
         time.sleep(0.1)
-    raise SystemExit("HAProxy processes still running after deleting every instance")
+    left = []
+    for pid in haproxy_pids(exclude=keep_pids):
+        try:
+            cmd = open("/proc/%d/cmdline" % pid).read().replace("\0", " ").strip()
+            ppid = int(open("/proc/%d/status" % pid).read().split("PPid:")[1].split()[0])
+        except OSError:
+            continue
+        left.append({"pid": pid, "ppid": ppid, "cmdline": cmd})
+    log("BUG: %d HAProxy processes survive the delete of every instance (%s): %s" % (len(left), when, json.dumps(left)))
+    LEFTOVERS.append({"when": when, "processes": left})
+    for p in left:
+        try:
+            os.kill(p["pid"], signal.SIGKILL)
+        except OSError:
+            pass
+    deadline = time.time() + 10
+    while haproxy_pids(exclude=keep_pids) and time.time() < deadline:
+        time.sleep(0.1)
 
 
 def keepalived_reloads():
@@ -466,7 +488,7 @@ def dataplane_main(out):
     try:
         # Step 4 (1 instance), on an empty node.
         scale_point(api, 1, "one", lambda i: "10.99.3.%d" % i, results)
-        delete_all(api)
+        delete_all(api, when="after 1 instance")
 
         # Step 1: create -> first 200 through the VIP, one instance at a time.
         log("step 1: create -> first 200, 50 instances one by one")
@@ -497,7 +519,7 @@ def dataplane_main(out):
             "vip_to_ok_p50_ms": percentile([s["first_ok_ms"] - s["vip_ms"] for s in samples if s["vip_ms"] is not None], 50) if vips else None,
         }
         log(json.dumps({k: v for k, v in results["step1"].items() if k != "samples"}))
-        delete_all(api)
+        delete_all(api, when="after step 1")
 
         # Step 2: failed requests during 100 modifications under wrk load; then 0.4's stop/start.
         log("step 2: 100 modifications under wrk load")
@@ -569,7 +591,10 @@ def dataplane_main(out):
         a = parse_wrk(wrk_out)
         a["modifications_s"] = mods_s
         with open(ENV["FLEXLBD_LOG"], errors="replace") as f:
-            a["haproxy_reloads_logged"] = sum(1 for line in f if "flexlb.instance=mod " in line and "reloaded HAProxy" in line) - 6
+            lines = [line for line in f if "flexlb.instance=mod " in line]
+        a["haproxy_reloads_logged"] = sum(1 for line in lines if "reloaded HAProxy" in line) - 6
+        a["haproxy_false_exits_logged"] = sum(1 for line in lines if "HAProxy exited" in line)
+        a["haproxy_masters_for_mod"] = sum(1 for pid in haproxy_pids() if "/mod.cfg" in open("/proc/%d/cmdline" % pid).read() and "-sf" not in open("/proc/%d/cmdline" % pid).read())
         a["load_covered_all"] = mods_s + 1.0 < seconds
         results["step2"]["flexlbd"] = a
         log("A:", json.dumps({k: v for k, v in a.items() if k != "raw"}))
@@ -598,12 +623,12 @@ def dataplane_main(out):
         scratch_proc.wait(timeout=10)
         scratch_proc = None
         subprocess.run(["ip", "addr", "del", scratch_vip + "/24", "dev", "eth0"], check=False)
-        delete_all(api)
+        delete_all(api, when="after step 2 (100 modifications of one instance)")
 
         # Step 3 (= step 4 at 100): 100 creates in one burst, 8 concurrent clients.
         log("step 3: 100 creates in one burst")
         scale_point(api, 100, "burst", lambda i: "10.99.3.%d" % i, results)
-        delete_all(api)
+        delete_all(api, when="after step 3 (100 instances)")
 
         # Step 4: the largest data-plane count flexlbd accepts (VRRP ids 1-255), if memory allows.
         per_instance_mb = results["scale"][-1]["haproxy_pss_mb"] / 100
@@ -616,7 +641,7 @@ def dataplane_main(out):
             # One more create past the VRRP-id range: what does the API say?
             status, body = api.call("POST", "/instances", instance("overflow", "10.99.6.1"))
             results["past_limit"] = {"count_before": big, "status": status, "body": body}
-            delete_all(api)
+            delete_all(api, when="after %d instances" % big)
         else:
             log("skipping %d instances: projected %.0f MB of HAProxy" % (big, per_instance_mb * big))
     finally:
@@ -624,6 +649,7 @@ def dataplane_main(out):
             scratch_proc.kill()
         probe.close()
         monitor.close()
+        results["leftovers"] = LEFTOVERS
         with open(out, "w") as f:
             json.dump(results, f, indent=1)
 

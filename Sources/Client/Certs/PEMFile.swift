@@ -75,14 +75,11 @@ public enum PEMFile {
 
     /// Whether something exists at `path`.
     static func exists(_ path: String) -> Bool {
-        #if canImport(Glibc)
-        var st = Glibc.stat()
-        #elseif canImport(Musl)
-        var st = Musl.stat()
-        #else
-        var st = Darwin.stat()
-        #endif
-        return lstat(path, &st) == 0
+        // Allocated rather than `stat()`-initialised: in release builds that initialiser resolves
+        // through CoreFoundation, which this module does not import.
+        let st = UnsafeMutablePointer<stat>.allocate(capacity: 1)
+        defer { st.deallocate() }
+        return lstat(path, st) == 0
     }
 }
 

@@ -22,11 +22,10 @@ final class NotifyFifo: Sendable {
     /// Creates the FIFO (0600) if needed and starts the reader thread. The read blocks in the kernel,
     /// so it runs on its own thread rather than on Swift's cooperative pool.
     func start() throws {
-        var info = Glibc.stat()
-        if lstat(path, &info) == 0 {
-            if info.st_mode & S_IFMT != S_IFIFO { unlink(path) }
-        }
-        if lstat(path, &info) != 0 {
+        let info = UnsafeMutablePointer<stat>.allocate(capacity: 1)
+        defer { info.deallocate() }
+        if lstat(path, info) == 0, info.pointee.st_mode & S_IFMT != S_IFIFO { unlink(path) }
+        if lstat(path, info) != 0 {
             guard mkfifo(path, 0o600) == 0 else {
                 throw ConfigFiles.WriteError(description: "cannot create FIFO \(path): \(String(cString: strerror(errno)))")
             }

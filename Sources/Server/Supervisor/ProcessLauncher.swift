@@ -45,44 +45,7 @@ public struct PosixProcessLauncher: ProcessLauncher {
     static let spawnSetSID: Int32 = 0x80
 
     public func launch(_ spec: ProcessSpec) throws -> Int32 {
-        Self.markDescriptorsCloseOnExec()
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // A new session: not in flexlbd's process group, no controlling terminal.
-        // Default signal dispositions and an empty mask: flexlbd's own ignored/blocked signals
-        // (ServiceLifecycle traps SIGTERM and SIGHUP) must not leak into the children.
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setflags(
-            &attributes,
-            Int16(Self.spawnSetSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
-        )
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        let log = spec.logFile ?? "/dev/null"
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        // A minimal, fixed environment: nothing from flexlbd's environment leaks into the children.
-        let envp: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
-        defer { envp.forEach { free($0) } }
-
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, spec.executable, &actions, &attributes, argv, envp)
-        guard rc == 0 else {
-            throw LaunchError("cannot start \(spec.executable): \(String(cString: strerror(rc)))")
-        }
-        return pid
+        try spawn(spec.executable, spec.arguments, output: .file(spec.logFile ?? "/dev/null"), newSession: true)
     }
 
     public func isRunning(pid: Int32, executable: String) -> Bool {
