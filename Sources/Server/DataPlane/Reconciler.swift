@@ -88,6 +88,7 @@ public final class Reconciler: Service, Sendable {
         var keepalivedPendingSince: ContinuousClock.Instant?
         var keepalivedLastChange: ContinuousClock.Instant?
         var appliedVersions: [String: Int64] = [:]
+        var stats: [String: (at: ContinuousClock.Instant, rows: [HAProxyStatRow])] = [:]
         var adopted = false
 
         init(clock: ContinuousClock) {
@@ -131,8 +132,13 @@ public final class Reconciler: Service, Sendable {
             adoptRunningProcesses(&state, names: desired.map(\.name))
             state.adopted = true
         }
+        // keepalived first: its config covers every instance at once, and a long series of HAProxy
+        // starts (a burst of creates) must not hold back the VIPs or the coalesced reload.
+        await writeKeepalivedConfig(desired, state: &state)
+        superviseKeepalived(&state)
         for instance in desired where instance.running {
             await applyHAProxy(instance, version: versions[instance.name] ?? 0, state: &state)
+            superviseKeepalived(&state)
         }
         let running = Set(desired.filter(\.running).map(\.name))
         let known = Set(desired.map(\.name))
@@ -143,8 +149,8 @@ public final class Reconciler: Service, Sendable {
             state.appliedVersions[instance.name] = versions[instance.name]
         }
         removeLeftovers(keeping: known)
-        await applyKeepalived(desired, state: &state)
-        observe(desired, versions: versions, state: state)
+        superviseKeepalived(&state)
+        observe(desired, versions: versions, state: &state)
     }
 
     // MARK: HAProxy
@@ -309,7 +315,9 @@ public final class Reconciler: Service, Sendable {
 
     // MARK: keepalived
 
-    private func applyKeepalived(_ desired: [DesiredInstance], state: inout PassState) async {
+    /// Renders keepalived.conf; a changed config is checked (`keepalived -t`), written, and marked
+    /// for a coalesced reload.
+    private func writeKeepalivedConfig(_ desired: [DesiredInstance], state: inout PassState) async {
         let conf: String
         do {
             conf = try KeepalivedRenderer.render(instances: desired, node: settings.node, paths: settings.renderPaths)
@@ -340,6 +348,13 @@ public final class Reconciler: Service, Sendable {
                 return
             }
         }
+    }
+
+    /// Keeps keepalived running and sends the pending reload once the burst of changes is over
+    /// (quiet period) or has lasted long enough (maximum delay). Cheap: called after every HAProxy
+    /// change within a pass.
+    private func superviseKeepalived(_ state: inout PassState) {
+        let now = state.clock.now
         let seconds = state.seconds
         if let pid = state.keepalived.pid, launcher.isRunning(pid: pid, executable: settings.keepalivedBinary) {
             if let since = state.keepalivedPendingSince, let last = state.keepalivedLastChange,
@@ -388,7 +403,7 @@ public final class Reconciler: Service, Sendable {
 
     // MARK: Observation
 
-    private func observe(_ desired: [DesiredInstance], versions: [String: Int64], state: PassState) {
+    private func observe(_ desired: [DesiredInstance], versions: [String: Int64], state: inout PassState) {
         let addresses = InterfaceAddresses.current()
         let keepalivedUp = state.keepalived.pid != nil
         let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -411,11 +426,7 @@ public final class Reconciler: Service, Sendable {
                 status.message = failure
             } else if record?.pid != nil {
                 status.haproxy = .running
-                let rows = (try? UnixSocketClient.exchange(
-                    path: settings.renderPaths.statsSocket(instance: instance.name),
-                    command: "show stat",
-                    timeoutMilliseconds: 200
-                )).map(HAProxyStatRow.parse) ?? []
+                let rows = stats(of: instance.name, serving: observed.status(of: instance.name)?.state == .up, state: &state)
                 let frontends = rows.filter { $0.service == "FRONTEND" }
                 status.servers = rows.compactMap { row -> ServerStatus? in
                     guard row.service != "FRONTEND", row.service != "BACKEND",
@@ -439,6 +450,20 @@ public final class Reconciler: Service, Sendable {
         observed.replace(all)
     }
 
+    /// `show stat` of an instance's HAProxy: fresh while it is not serving yet, at most once a second
+    /// once it is (health changes are seconds apart anyway; this keeps idle CPU flat with many instances).
+    private func stats(of name: String, serving: Bool, state: inout PassState) -> [HAProxyStatRow] {
+        let now = state.clock.now
+        if serving, let cached = state.stats[name], now - cached.at < .seconds(1) { return cached.rows }
+        let rows = (try? UnixSocketClient.exchange(
+            path: settings.renderPaths.statsSocket(instance: name),
+            command: "show stat",
+            timeoutMilliseconds: 200
+        )).map(HAProxyStatRow.parse) ?? []
+        state.stats[name] = (now, rows)
+        return rows
+    }
+
     // MARK: Pid files
 
     private func readPid(_ path: String) -> Int32? {
@@ -448,8 +473,13 @@ public final class Reconciler: Service, Sendable {
     /// Whether `pid` is a live `executable` started with `argument` (our config path): never signal
     /// a process that merely reused a pid.
     private func isOurs(pid: Int32, executable: String, argument: String) -> Bool {
-        guard launcher.isRunning(pid: pid, executable: executable),
-              let cmdline = ConfigFiles.read("/proc/\(pid)/cmdline") else { return false }
-        return cmdline.split(separator: "\0").contains { $0 == argument }
+        // The command line reads empty while a master re-executes itself (a reload): ask again.
+        for _ in 0..<50 {
+            guard launcher.isRunning(pid: pid, executable: executable),
+                  let cmdline = ConfigFiles.read("/proc/\(pid)/cmdline") else { return false }
+            if !cmdline.isEmpty { return cmdline.split(separator: "\0").contains { $0 == argument } }
+            usleep(10_000)
+        }
+        return false
     }
 }

@@ -61,6 +61,9 @@ public struct PosixProcessLauncher: ProcessLauncher {
             if let state = rest.first, state == "Z" || state == "X" { return false }
         }
         guard let cmdline = Self.read("/proc/\(pid)/cmdline") else { return false }
+        // An empty command line is a live process in the middle of execve: HAProxy's master
+        // re-executes itself on every reload. It is still ours; the next check sees the new argv.
+        if cmdline.isEmpty { return true }
         let argv0 = cmdline.split(separator: "\0", omittingEmptySubsequences: false).first.map(String.init) ?? ""
         return argv0 == executable || argv0.hasSuffix("/" + (executable.split(separator: "/").last.map(String.init) ?? executable))
     }
