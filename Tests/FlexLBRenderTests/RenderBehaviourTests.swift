@@ -1,3 +1,4 @@
+import Foundation
 import FlexLBAPI
 import FlexLBRender
 import Testing
@@ -16,7 +17,7 @@ import Testing
         let running = try Fixtures.template04()
         let stopped = try Fixtures.stopped()
         let text = try KeepalivedRenderer.render(instances: [stopped, running], node: Fixtures.singleNode, paths: Fixtures.paths)
-        #expect(text.contains("vrrp_instance flexlb_demo {"))
+        #expect(text.contains("# FlexLB instances: demo\nvrrp_instance flexlb_vr51_v4 {"))
         #expect(!text.contains("paused"))
         #expect(!text.contains("10.99.1.102"))
     }
@@ -65,8 +66,17 @@ import Testing
         #expect(throws: RenderError.self) { try KeepalivedRenderer.render(instances: [instance], node: Fixtures.singleNode, paths: Fixtures.paths) }
     }
 
-    @Test func sharedVirtualRouterIDIsRefused() throws {
+    @Test func instancesSharingAVirtualRouterIDShareOneVRRPInstance() throws {
         var other = Fixtures.tls
+        other.virtualRouterID = 51
+        let conf = try KeepalivedRenderer.render(instances: [try Fixtures.template04(), other], node: Fixtures.singleNode, paths: Fixtures.paths)
+        #expect(conf.components(separatedBy: "vrrp_instance ").count == 2)
+        #expect(conf.contains("# FlexLB instances: demo secure\nvrrp_instance flexlb_vr51_v4 {"))
+        #expect(conf.contains("        10.99.1.100/24 dev eth0\n        10.99.1.101/24 dev eth0\n"))
+    }
+
+    @Test func aSharedVirtualRouterIDNeedsTheSameInterfaceAndFamily() throws {
+        var other = Fixtures.httpIPv6
         other.virtualRouterID = 51
         let error = #expect(throws: RenderError.self) {
             try KeepalivedRenderer.render(instances: [try Fixtures.template04(), other], node: Fixtures.singleNode, paths: Fixtures.paths)

@@ -12,11 +12,12 @@ import Testing
         store = try SQLiteStateStore(path: directory + "/flexlb.db", virtualRouterIDs: 1...3)
     }
 
-    private func create(_ name: String, port: Int = 80, address: String = "10.0.0.1") async throws -> StoredInstance {
+    private func create(_ name: String, port: Int = 80, address: String = "10.0.0.1", group: String = "eth0/v4") async throws -> StoredInstance {
         try await store.create(
             name: name,
             config: Array("{\"name\":\"\(name)\"}".utf8),
             listeners: [ListenerKey(address: address, port: port)],
+            vrrpGroup: group,
             desiredState: .running,
             now: 1000
         )
@@ -62,9 +63,22 @@ import Testing
         _ = try await create("b", port: 80)
     }
 
-    @Test func virtualRouterIDsRunOut() async throws {
+    @Test func whenVirtualRouterIDsRunOutInstancesOfOneGroupShareThem() async throws {
         for i in 1...3 { _ = try await create("i\(i)", port: i) }
-        await #expect(throws: StoreError.noFreeVirtualRouterID("i4")) { try await create("i4", port: 4) }
+        // All three ids are taken: the next instances share, spreading evenly, lowest id first.
+        #expect(try await create("i4", port: 4).virtualRouterID == 1)
+        #expect(try await create("i5", port: 5).virtualRouterID == 2)
+        // Another interface or address family cannot join those VRRP instances.
+        await #expect(throws: StoreError.noFreeVirtualRouterID("v6")) { try await create("v6", port: 6, group: "eth0/v6") }
+        // Moving a sharing instance to another group gives it a compatible id, or refuses.
+        await #expect(throws: StoreError.noFreeVirtualRouterID("i4")) {
+            try await store.update(name: "i4", expectedVersion: nil, change: InstanceChange(vrrpGroup: "eth1/v4"), now: 1)
+        }
+        #expect(try await store.get(name: "i4")?.virtualRouterID == 1)
+        // An instance alone on its id keeps it when its group changes.
+        try await store.delete(name: "i4", expectedVersion: nil)
+        let moved = try await store.update(name: "i1", expectedVersion: nil, change: InstanceChange(vrrpGroup: "eth1/v4"), now: 1)
+        #expect(moved.virtualRouterID == 1)
     }
 
     @Test func conditionalWritesCheckTheVersion() async throws {

@@ -266,8 +266,9 @@ def test_stop_start_delete(lab: Lab):
     poll("HAProxy gone after delete", lambda: not pid_alive(pid), 10)
     poll("cfg removed", lambda: not lab.haproxy_cfg("life").exists(), 10)
     poll("pem dir removed", lambda: not (lab.data_dir / "pem" / "life").exists(), 10)
-    poll("vrrp_instance removed", lambda: "life" not in lab.keepalived_conf(), 10)
-    assert "flexlb_" in lab.keepalived_conf(), "the other instances' vrrp_instances must stay"
+    poll("VIP removed from keepalived.conf", lambda: f"{vip}/" not in lab.keepalived_conf(), 10)
+    assert "life" not in lab.keepalived_conf()
+    assert "vrrp_instance flexlb_" in lab.keepalived_conf(), "the other instances' vrrp_instances must stay"
     poll("VIP gone", lambda: not vip_on_eth0(lab, vip), 10)
     lab.call("GET", "/instances/life", expect=404)
     assert not lab.http(url, 1, timeout=0.5)["ok"]
@@ -334,7 +335,8 @@ def test_drift_is_repaired(lab: Lab):
     assert not lab.http(url, 3)["errors"]
     lab.call("DELETE", "/instances/drift")
     poll("drift cfg removed", lambda: not cfg.exists(), 10)
-    poll("drift vrrp_instance removed", lambda: "flexlb_drift" not in lab.keepalived_conf(), 10)
+    poll("drift VIP removed from keepalived.conf", lambda: "10.99.1.104/" not in lab.keepalived_conf(), 10)
+    assert "drift" not in lab.keepalived_conf()
 
 
 # ------------------------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ struct InstanceHandler: APIProtocol {
                 name: config.name,
                 config: config.jsonBytes(),
                 listeners: InstanceRules.listeners(of: config),
+                vrrpGroup: InstanceRules.vrrpGroup(of: config),
                 desiredState: .running,
                 now: now()
             )
@@ -95,7 +96,11 @@ struct InstanceHandler: APIProtocol {
             let stored = try await store.update(
                 name: config.name,
                 expectedVersion: try await expectedVersion(input.ifMatch, name: config.name),
-                change: InstanceChange(config: config.jsonBytes(), listeners: InstanceRules.listeners(of: config)),
+                change: InstanceChange(
+                    config: config.jsonBytes(),
+                    listeners: InstanceRules.listeners(of: config),
+                    vrrpGroup: InstanceRules.vrrpGroup(of: config)
+                ),
                 now: now()
             )
             return .ok(try instance(stored), etag: etag(stored))

@@ -47,6 +47,12 @@ enum InstanceRules {
         return found
     }
 
+    /// Which instances may share a VRRP instance (and so a VRID): same interface, same address family.
+    static func vrrpGroup(of config: InstanceConfig) -> String {
+        let family = IPAddressText(config.frontendIpaddress)?.isIPv4 == false ? "v6" : "v4"
+        return "\(config.frontendInterface)/\(family)"
+    }
+
     /// The VIP:port pairs the instance listens on, with the VIP in canonical form so that
     /// `2001:db8::1` and `2001:DB8:0::1` collide.
     static func listeners(of config: InstanceConfig) -> Set<ListenerKey> {

@@ -4,8 +4,10 @@ import FlexLBAPI
 public enum KeepalivedRenderer {
     /// Renders the whole keepalived configuration of this node.
     ///
-    /// Running instances become `vrrp_instance flexlb_<name>` blocks sorted by name; stopped instances
-    /// are left out, so keepalived releases their VIPs on reload. There is no `authentication` block
+    /// Running instances become `vrrp_instance flexlb_vr<VRID>_<v4|v6>` blocks sorted by VRID, one per
+    /// virtual router id (instances sharing a VRID share the block and its VIPs move together), each
+    /// preceded by a comment naming its instances; stopped instances are left out, so keepalived
+    /// releases their VIPs on reload. There is no `authentication` block
     /// (VRRPv3 has none) and no script.
     /// - Throws: ``RenderError`` naming the first invalid value (instance values as `$.…` paths with
     ///   the instance named in the message, node settings as `node.…`, paths as `paths.…`).
@@ -36,8 +38,11 @@ public enum KeepalivedRenderer {
         }
         out.line("}")
 
+        // Instances sharing a virtual router id (more instances than VRIDs on a segment) share one
+        // vrrp_instance: its VIPs move together. The block is named after the VRID, so a member joining
+        // or leaving never renames it (a rename would make keepalived drop and re-add every VIP).
         var seenNames: Set<String> = []
-        var seenIDs: [Int: String] = [:]
+        var groups: [Int: [(name: String, config: InstanceConfig, family: AddressFamily)]] = [:]
         for instance in instances.filter(\.running).sorted(by: { $0.name < $1.name }) {
             let name = instance.name
             let config = instance.config
@@ -51,25 +56,35 @@ public enum KeepalivedRenderer {
             guard (1...255).contains(instance.virtualRouterID) else {
                 throw RenderError(.invalidValue, at: "virtualRouterID", "instance \(name): must be in 1...255")
             }
-            if let other = seenIDs.updateValue(name, forKey: instance.virtualRouterID) {
-                throw RenderError(.duplicate, at: "virtualRouterID", "instances \(other) and \(name) share virtual_router_id \(instance.virtualRouterID)")
-            }
             try InputCheck.name(config.frontendInterface, maxLength: 15, at: "$.frontend_interface")
             let family = try InputCheck.ipAddress(config.frontendIpaddress, at: "$.frontend_ipaddress")
             let maxPrefix = family == .ipv4 ? 32 : 128
             guard (8...maxPrefix).contains(config.frontendNetPrefix) else {
                 throw RenderError(.invalidValue, at: "$.frontend_net_prefix", "instance \(name): must be in 8...\(maxPrefix) for this address")
             }
+            if let first = groups[instance.virtualRouterID]?.first,
+               first.config.frontendInterface != config.frontendInterface || first.family != family {
+                throw RenderError(
+                    .duplicate, at: "virtualRouterID",
+                    "instances \(first.name) and \(name) share virtual_router_id \(instance.virtualRouterID) but not the interface and address family"
+                )
+            }
+            groups[instance.virtualRouterID, default: []].append((name, config, family))
+        }
+
+        for (vrid, members) in groups.sorted(by: { $0.key < $1.key }) {
+            let interface = members[0].config.frontendInterface
+            let family = members[0].family
             let familyPeers = peers.filter { $0.family == family }.map(\.ip)
             if !peers.isEmpty, familyPeers.isEmpty {
-                throw RenderError(.invalidValue, at: "node.unicastPeers", "instance \(name): no unicast peer of the VIP's address family")
+                throw RenderError(.invalidValue, at: "node.unicastPeers", "instance \(members[0].name): no unicast peer of the VIP's address family")
             }
-
             out.line("")
-            out.line("vrrp_instance flexlb_\(name) {")
+            out.line("# FlexLB instances: \(members.map(\.name).joined(separator: " "))")
+            out.line("vrrp_instance flexlb_vr\(vrid)_\(family == .ipv4 ? "v4" : "v6") {")
             out.line("state \(node.initialStateMaster ? "MASTER" : "BACKUP")", indent: 1)
-            out.line("interface \(config.frontendInterface)", indent: 1)
-            out.line("virtual_router_id \(instance.virtualRouterID)", indent: 1)
+            out.line("interface \(interface)", indent: 1)
+            out.line("virtual_router_id \(vrid)", indent: 1)
             out.line("priority \(node.priority)", indent: 1)
             out.line("advert_int \(advert)", indent: 1)
             if !familyPeers.isEmpty {
@@ -81,7 +96,9 @@ public enum KeepalivedRenderer {
                 out.line("}", indent: 1)
             }
             out.line("virtual_ipaddress {", indent: 1)
-            out.line("\(config.frontendIpaddress)/\(config.frontendNetPrefix) dev \(config.frontendInterface)", indent: 2)
+            for member in members {
+                out.line("\(member.config.frontendIpaddress)/\(member.config.frontendNetPrefix) dev \(interface)", indent: 2)
+            }
             out.line("}", indent: 1)
             out.line("}")
         }

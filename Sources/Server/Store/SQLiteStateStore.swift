@@ -48,6 +48,29 @@ public final class SQLiteStateStore: StateStore {
                     """
             )
         }
+        migrator.registerMigration("v2-shared-vrids") { db in
+            // More instances than virtual router ids: instances on the same interface and address
+            // family may share a VRID (one vrrp_instance, several VIPs). `vrrp_group` names that
+            // compatibility class; the VRID is no longer unique.
+            try db.execute(
+                sql: """
+                    CREATE TABLE instances_v2 (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        vrid INTEGER NOT NULL,
+                        vrrp_group TEXT NOT NULL DEFAULT '',
+                        config BLOB NOT NULL,
+                        desired_state TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        last_modified INTEGER NOT NULL
+                    );
+                    INSERT INTO instances_v2 (name, vrid, config, desired_state, version, last_modified)
+                        SELECT name, vrid, config, desired_state, version, last_modified FROM instances;
+                    DROP TABLE instances;
+                    ALTER TABLE instances_v2 RENAME TO instances;
+                    CREATE INDEX instances_vrid ON instances(vrid);
+                    """
+            )
+        }
         return migrator
     }
 
@@ -65,6 +88,7 @@ public final class SQLiteStateStore: StateStore {
         name: String,
         config: [UInt8],
         listeners: Set<ListenerKey>,
+        vrrpGroup: String,
         desiredState: DesiredState,
         now: Int64
     ) async throws -> StoredInstance {
@@ -72,10 +96,7 @@ public final class SQLiteStateStore: StateStore {
         return try await pool.write { db in
             if try Self.fetch(db, name: name) != nil { throw StoreError.alreadyExists(name) }
             try Self.checkListeners(db, listeners, for: name)
-            let used = Set(try Int.fetchAll(db, sql: "SELECT vrid FROM instances"))
-            guard let vrid = ids.first(where: { !used.contains($0) }) else {
-                throw StoreError.noFreeVirtualRouterID(name)
-            }
+            let vrid = try Self.allocateVirtualRouterID(db, ids, group: vrrpGroup, for: name)
             let instance = StoredInstance(
                 name: name,
                 virtualRouterID: vrid,
@@ -85,8 +106,8 @@ public final class SQLiteStateStore: StateStore {
                 lastModified: now
             )
             try db.execute(
-                sql: "INSERT INTO instances (name, vrid, config, desired_state, version, last_modified) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [name, vrid, Data(config), desiredState.rawValue, instance.version, now]
+                sql: "INSERT INTO instances (name, vrid, vrrp_group, config, desired_state, version, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [name, vrid, vrrpGroup, Data(config), desiredState.rawValue, instance.version, now]
             )
             try Self.replaceListeners(db, listeners, for: name)
             return instance
@@ -102,6 +123,18 @@ public final class SQLiteStateStore: StateStore {
             if let listeners = change.listeners {
                 try Self.checkListeners(db, listeners, for: name)
                 try Self.replaceListeners(db, listeners, for: name)
+            }
+            if let group = change.vrrpGroup,
+               try String.fetchOne(db, sql: "SELECT vrrp_group FROM instances WHERE name = ?", arguments: [name]) != group {
+                // A VRID shared with others stays with them; an exclusive one moves with the instance.
+                let members = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM instances WHERE vrid = ?", arguments: [instance.virtualRouterID]) ?? 1
+                if members > 1 {
+                    instance.virtualRouterID = try Self.allocateVirtualRouterID(db, virtualRouterIDs, group: group, for: name)
+                }
+                try db.execute(
+                    sql: "UPDATE instances SET vrid = ?, vrrp_group = ? WHERE name = ?",
+                    arguments: [instance.virtualRouterID, group, name]
+                )
             }
             if let config = change.config { instance.config = config }
             if let desired = change.desiredState { instance.desiredState = desired }
@@ -152,6 +185,24 @@ public final class SQLiteStateStore: StateStore {
             version: row["version"],
             lastModified: row["last_modified"]
         )
+    }
+
+    /// The lowest free VRID; when none is free, the VRID with the fewest members whose members are
+    /// all in `group` (same interface and address family: they can share one vrrp_instance).
+    private static func allocateVirtualRouterID(_ db: Database, _ ids: ClosedRange<Int>, group: String, for name: String) throws -> Int {
+        let used = Set(try Int.fetchAll(db, sql: "SELECT DISTINCT vrid FROM instances WHERE name != ?", arguments: [name]))
+        if let free = ids.first(where: { !used.contains($0) }) { return free }
+        let shared = try Int.fetchOne(
+            db,
+            sql: """
+                SELECT vrid FROM instances WHERE name != ? AND vrid BETWEEN ? AND ?
+                GROUP BY vrid HAVING MIN(vrrp_group) = ? AND MAX(vrrp_group) = ?
+                ORDER BY COUNT(*), vrid LIMIT 1
+                """,
+            arguments: [name, ids.lowerBound, ids.upperBound, group, group]
+        )
+        guard let shared else { throw StoreError.noFreeVirtualRouterID(name) }
+        return shared
     }
 
     private static func nextRevision(_ db: Database) throws -> Int64 {

@@ -56,15 +56,18 @@ public struct ListenerKey: Sendable, Hashable, Comparable, CustomStringConvertib
     }
 }
 
-/// What a write changes: the config bytes and the listeners they claim, and/or the desired state.
+/// What a write changes: the config bytes, the listeners and VRRP group they imply, and/or the desired state.
 public struct InstanceChange: Sendable {
     public var config: [UInt8]?
     public var listeners: Set<ListenerKey>?
+    /// Instances of one VRRP group (same interface and address family) may share a VRID.
+    public var vrrpGroup: String?
     public var desiredState: DesiredState?
 
-    public init(config: [UInt8]? = nil, listeners: Set<ListenerKey>? = nil, desiredState: DesiredState? = nil) {
+    public init(config: [UInt8]? = nil, listeners: Set<ListenerKey>? = nil, vrrpGroup: String? = nil, desiredState: DesiredState? = nil) {
         self.config = config
         self.listeners = listeners
+        self.vrrpGroup = vrrpGroup
         self.desiredState = desiredState
     }
 }
@@ -125,11 +128,13 @@ public protocol StateStore: Sendable {
     func list() async throws -> [StoredInstance]
     /// One instance, or nil.
     func get(name: String) async throws -> StoredInstance?
-    /// Inserts a new instance; assigns a virtual router id and a version.
+    /// Inserts a new instance; assigns a virtual router id (a free one, or, when all are taken, one
+    /// shared with instances of the same `vrrpGroup`) and a version.
     func create(
         name: String,
         config: [UInt8],
         listeners: Set<ListenerKey>,
+        vrrpGroup: String,
         desiredState: DesiredState,
         now: Int64
     ) async throws -> StoredInstance
