@@ -87,3 +87,63 @@ enum ConfigFiles {
         (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
     }
 }
+
+/// Remembers what each file looked like (inode, size, mtime) after flexlbd wrote or checked it, so a
+/// pass only re-reads a file that someone touched. With a thousand instances the reconciler would
+/// otherwise read every config and PEM file five times a second.
+struct FileStamps {
+    private struct Stamp: Equatable {
+        var inode: UInt64
+        var size: Int64
+        var seconds: Int
+        var nanoseconds: Int
+        var contents: Int
+    }
+
+    private var entries: [String: Stamp] = [:]
+
+    /// Whether `path` holds `contents`: from the remembered stamp when the file is untouched,
+    /// otherwise by reading it.
+    mutating func matches(_ path: String, _ contents: String) -> Bool {
+        if let known = entries[path], let current = Self.stamp(path, contents: contents.hashValue), known == current {
+            return true
+        }
+        guard ConfigFiles.read(path) == contents else {
+            entries[path] = nil
+            return false
+        }
+        remember(path, contents)
+        return true
+    }
+
+    /// Records `path` as holding `contents` (after writing it).
+    mutating func remember(_ path: String, _ contents: String) {
+        entries[path] = Self.stamp(path, contents: contents.hashValue)
+    }
+
+    /// Writes `contents` atomically unless the file already holds them. Returns whether it wrote.
+    @discardableResult
+    mutating func write(_ path: String, _ contents: String) throws -> Bool {
+        if matches(path, contents) { return false }
+        try ConfigFiles.writeAtomically(path, contents)
+        remember(path, contents)
+        return true
+    }
+
+    mutating func forget(prefix: String) {
+        entries = entries.filter { !$0.key.hasPrefix(prefix) }
+    }
+
+    private static func stamp(_ path: String, contents: Int) -> Stamp? {
+        let info = UnsafeMutablePointer<stat>.allocate(capacity: 1)
+        defer { info.deallocate() }
+        guard lstat(path, info) == 0 else { return nil }
+        return Stamp(
+            inode: UInt64(info.pointee.st_ino),
+            size: Int64(info.pointee.st_size),
+            seconds: info.pointee.st_mtim.tv_sec,
+            nanoseconds: info.pointee.st_mtim.tv_nsec,
+            contents: contents
+        )
+    }
+}

@@ -89,6 +89,10 @@ public final class Reconciler: Service, Sendable {
         var keepalivedLastChange: ContinuousClock.Instant?
         var appliedVersions: [String: Int64] = [:]
         var stats: [String: (at: ContinuousClock.Instant, rows: [HAProxyStatRow])] = [:]
+        var decoded: [String: (version: Int64, instance: DesiredInstance)] = [:]
+        var rendered: [String: RenderedHAProxy] = [:]
+        var files = FileStamps()
+        var keepalivedRendered: (versions: [String: Int64], conf: String)?
         var adopted = false
 
         init(clock: ContinuousClock) {
@@ -115,15 +119,23 @@ public final class Reconciler: Service, Sendable {
         var desired: [DesiredInstance] = []
         var versions: [String: Int64] = [:]
         for instance in stored {
+            versions[instance.name] = instance.version
+            // Decoding and rendering happen once per stored version, not once per pass.
+            if let cached = state.decoded[instance.name], cached.version == instance.version {
+                desired.append(cached.instance)
+                continue
+            }
             do {
                 let config = try InstanceConfig.decode(jsonBytes: instance.config, strict: false)
-                desired.append(DesiredInstance(
+                let decoded = DesiredInstance(
                     name: instance.name,
                     virtualRouterID: instance.virtualRouterID,
                     config: config,
                     running: instance.desiredState == .running
-                ))
-                versions[instance.name] = instance.version
+                )
+                desired.append(decoded)
+                state.decoded[instance.name] = (instance.version, decoded)
+                state.rendered[instance.name] = nil
             } catch {
                 logger.error("stored instance does not decode", metadata: ["flexlb.instance": "\(instance.name)", "error": "\(error)"])
             }
@@ -134,7 +146,7 @@ public final class Reconciler: Service, Sendable {
         }
         // keepalived first: its config covers every instance at once, and a long series of HAProxy
         // starts (a burst of creates) must not hold back the VIPs or the coalesced reload.
-        await writeKeepalivedConfig(desired, state: &state)
+        await writeKeepalivedConfig(desired, versions: versions, state: &state)
         superviseKeepalived(&state)
         for instance in desired where instance.running {
             await applyHAProxy(instance, version: versions[instance.name] ?? 0, state: &state)
@@ -148,7 +160,13 @@ public final class Reconciler: Service, Sendable {
         for instance in desired where !instance.running {
             state.appliedVersions[instance.name] = versions[instance.name]
         }
-        removeLeftovers(keeping: known)
+        removeLeftovers(keeping: known, state: &state)
+        for name in Set(state.decoded.keys).subtracting(known) {
+            state.decoded[name] = nil
+            state.rendered[name] = nil
+            state.stats[name] = nil
+            state.appliedVersions[name] = nil
+        }
         superviseKeepalived(&state)
         observe(desired, versions: versions, state: &state)
     }
@@ -181,7 +199,12 @@ public final class Reconciler: Service, Sendable {
         let paths = settings.renderPaths
         let rendered: RenderedHAProxy
         do {
-            rendered = try HAProxyRenderer.render(instance, paths: paths)
+            if let cached = state.rendered[name] {
+                rendered = cached
+            } else {
+                rendered = try HAProxyRenderer.render(instance, paths: paths)
+                state.rendered[name] = rendered
+            }
         } catch {
             record.failure = "cannot render: \(error)"
             state.appliedVersions[name] = version
@@ -190,8 +213,8 @@ public final class Reconciler: Service, Sendable {
         let configPath = settings.haproxyConfig(instance: name)
         var changed = false
         do {
-            changed = try syncPEMFiles(name, rendered.files)
-            if ConfigFiles.read(configPath) != rendered.config {
+            changed = try syncPEMFiles(name, rendered.files, state: &state)
+            if !state.files.matches(configPath, rendered.config) {
                 // Validate the candidate before it replaces the file a restart would read.
                 let candidate = configPath + ".candidate"
                 try ConfigFiles.writeAtomically(candidate, rendered.config)
@@ -205,6 +228,7 @@ public final class Reconciler: Service, Sendable {
                     return
                 }
                 try ConfigFiles.writeAtomically(configPath, rendered.config)
+                state.files.remember(configPath, rendered.config)
                 changed = true
             }
         } catch {
@@ -271,7 +295,7 @@ public final class Reconciler: Service, Sendable {
     }
 
     /// Writes the instance's PEM files (0600) and removes ones it no longer uses.
-    private func syncPEMFiles(_ name: String, _ files: [RenderedFile]) throws -> Bool {
+    private func syncPEMFiles(_ name: String, _ files: [RenderedFile], state: inout PassState) throws -> Bool {
         let paths = settings.renderPaths
         let directory = paths.pemDirectory(instance: name)
         var changed = false
@@ -281,7 +305,7 @@ public final class Reconciler: Service, Sendable {
             let path = paths.absolutePath(of: file)
             try ConfigFiles.makeDirectory((path as NSString).deletingLastPathComponent)
             wanted.insert(path)
-            if try ConfigFiles.writeIfChanged(path, file.contents) { changed = true }
+            if try state.files.write(path, file.contents) { changed = true }
         }
         for entry in ConfigFiles.list(directory) where !wanted.contains(directory + "/" + entry) {
             ConfigFiles.removeTree(directory + "/" + entry)
@@ -292,7 +316,7 @@ public final class Reconciler: Service, Sendable {
     }
 
     /// Deletes the files of instances that no longer exist; nothing of a deleted instance remains.
-    private func removeLeftovers(keeping known: Set<String>) {
+    private func removeLeftovers(keeping known: Set<String>, state: inout PassState) {
         let paths = settings.renderPaths
         for file in ConfigFiles.list(settings.haproxyConfigDir) where file.hasSuffix(".cfg") {
             let name = String(file.dropLast(4))
@@ -306,6 +330,8 @@ public final class Reconciler: Service, Sendable {
             ConfigFiles.remove(paths.statsSocket(instance: name))
             ConfigFiles.remove(paths.masterSocket(instance: name))
             ConfigFiles.removeTree(paths.pemDirectory(instance: name))
+            state.files.forget(prefix: paths.pemDirectory(instance: name) + "/")
+            state.files.forget(prefix: settings.haproxyConfigDir + "/" + file)
             logger.info("removed files of deleted instance", metadata: ["flexlb.instance": "\(name)"])
         }
         for entry in ConfigFiles.list(settings.pemDir) where !known.contains(entry) {
@@ -317,17 +343,22 @@ public final class Reconciler: Service, Sendable {
 
     /// Renders keepalived.conf; a changed config is checked (`keepalived -t`), written, and marked
     /// for a coalesced reload.
-    private func writeKeepalivedConfig(_ desired: [DesiredInstance], state: inout PassState) async {
+    private func writeKeepalivedConfig(_ desired: [DesiredInstance], versions: [String: Int64], state: inout PassState) async {
         let conf: String
         do {
-            conf = try KeepalivedRenderer.render(instances: desired, node: settings.node, paths: settings.renderPaths)
+            if let cached = state.keepalivedRendered, cached.versions == versions {
+                conf = cached.conf
+            } else {
+                conf = try KeepalivedRenderer.render(instances: desired, node: settings.node, paths: settings.renderPaths)
+                state.keepalivedRendered = (versions, conf)
+            }
         } catch {
             state.keepalived.failure = "cannot render keepalived.conf: \(error)"
             logger.error("cannot render keepalived.conf", metadata: ["error": "\(error)"])
             return
         }
         let now = state.clock.now
-        if ConfigFiles.read(settings.keepalivedConfig) != conf {
+        if !state.files.matches(settings.keepalivedConfig, conf) {
             do {
                 let candidate = settings.keepalivedConfig + ".candidate"
                 try ConfigFiles.writeAtomically(candidate, conf)
@@ -339,6 +370,7 @@ public final class Reconciler: Service, Sendable {
                     return
                 }
                 try ConfigFiles.writeAtomically(settings.keepalivedConfig, conf)
+                state.files.remember(settings.keepalivedConfig, conf)
                 state.keepalived.failure = nil
                 state.keepalivedPendingSince = state.keepalivedPendingSince ?? now
                 state.keepalivedLastChange = now
@@ -450,11 +482,13 @@ public final class Reconciler: Service, Sendable {
         observed.replace(all)
     }
 
-    /// `show stat` of an instance's HAProxy: fresh while it is not serving yet, at most once a second
-    /// once it is (health changes are seconds apart anyway; this keeps idle CPU flat with many instances).
+    /// `show stat` of an instance's HAProxy: fresh while it is not serving yet, then at most once a
+    /// second (longer with many instances); health changes are seconds apart anyway.
     private func stats(of name: String, serving: Bool, state: inout PassState) -> [HAProxyStatRow] {
         let now = state.clock.now
-        if serving, let cached = state.stats[name], now - cached.at < .seconds(1) { return cached.rows }
+        // Once a second, stretched with the instance count (5 ms each) so idle cost stays flat.
+        let interval = max(Duration.seconds(1), .milliseconds(5 * state.decoded.count))
+        if serving, let cached = state.stats[name], now - cached.at < interval { return cached.rows }
         let rows = (try? UnixSocketClient.exchange(
             path: settings.renderPaths.statsSocket(instance: name),
             command: "show stat",
