@@ -7,7 +7,7 @@
 #      (SIGTERM + start of a scratch HAProxy that flexlbd does not manage, on its own VIP);
 #   3. keepalived reloads caused by 100 creates in one burst (8 concurrent clients);
 #   4. apply time, flexlbd RSS and HAProxy RSS/PSS at 1, 100 and BENCH_MAX_INSTANCES (default 255;
-#      flexlbd hands out VRRP ids 1-255, so one node holds at most 255 instances), and the API/store side
+#      beyond 255 instances VRRP ids are shared within an interface and address family), and the API/store side
 #      with data_plane.enabled: false for BENCH_STORE_INSTANCES (default 1000) creates.
 # Prints a Markdown table. Everything it starts lives in PREFIX-* namespaces or is killed by pid;
 # the namespaces and the scratch directory are removed on exit.
@@ -122,7 +122,10 @@ stop_flexlbd "$work/data-store"
 # Errors in flexlbd's log are part of the result.
 echo "==> flexlbd warnings/errors (data plane run):"
 grep -E "warning|error|critical" "$work/flexlbd-true.log" | head -20 || echo "(none)"
-[ -n "${BENCH_KEEP_LOGS:-}" ] && cp -r "$work/flexlbd-true.log" "$work/data/log" "$work/dataplane.json" "$work/store.json" "$BENCH_KEEP_LOGS"/ 2>/dev/null
+if [ -n "${BENCH_KEEP_LOGS:-}" ]; then
+  mkdir -p "$BENCH_KEEP_LOGS"
+  cp -r "$work/flexlbd-true.log" "$work/data/log" "$work/dataplane.json" "$work/store.json" "$BENCH_KEEP_LOGS"/ 2>/dev/null || true
+fi
 
 python3 - "$work/dataplane.json" "$work/store.json" "$load_dp" <<'PY'
 import json, sys

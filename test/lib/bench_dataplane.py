@@ -662,7 +662,7 @@ def storeonly_main(out, n):
     t_last = t0
     first_error = None
     for i in range(1, n + 1):
-        status, body = api.call("POST", "/instances", instance("s%04d" % i, "10.%d.%d.%d" % (100 + i // 65536, (i // 256) % 256, i % 256 or 1)))
+        status, body = api.call("POST", "/instances", instance("s%04d" % i, "10.%d.%d.%d" % (100 + i // 62500, (i // 250) % 250, i % 250 + 1)))
         codes[status] = codes.get(status, 0) + 1
         if status == 200:
             t_last = time.time()
