@@ -178,9 +178,15 @@ let package = Package(
             resources: [.copy("Golden")],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "FlexLBTestKit",
+            dependencies: ["FlexLBSupervisor"],
+            path: "Tests/TestKit",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "FlexLBDataPlaneTests",
-            dependencies: ["FlexLBSupervisor", "FlexLBDataPlane"],
+            dependencies: ["FlexLBSupervisor", "FlexLBDataPlane", "FlexLBStore", "FlexLBAPI", "FlexLBTestKit"],
             path: "Tests/FlexLBDataPlaneTests",
             swiftSettings: swiftSettings
         ),

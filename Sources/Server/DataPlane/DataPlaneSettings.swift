@@ -13,6 +13,9 @@ public struct DataPlaneSettings: Sendable {
     public var keepalivedQuietPeriod: Duration
     /// ... but never longer than this after the first pending change.
     public var keepalivedMaxDelay: Duration
+    /// Set `net.ipv4/ipv6.ip_nonlocal_bind=1` in flexlbd's network namespace (off only in unit tests,
+    /// which must not change the host's kernel settings).
+    public var enableNonlocalBind: Bool
 
     public init(
         dataDir: String,
@@ -21,7 +24,8 @@ public struct DataPlaneSettings: Sendable {
         node: NodeSettings,
         tick: Duration = .milliseconds(200),
         keepalivedQuietPeriod: Duration = .milliseconds(100),
-        keepalivedMaxDelay: Duration = .seconds(1)
+        keepalivedMaxDelay: Duration = .seconds(1),
+        enableNonlocalBind: Bool = true
     ) {
         self.dataDir = dataDir
         self.haproxyBinary = haproxyBinary
@@ -30,6 +34,7 @@ public struct DataPlaneSettings: Sendable {
         self.tick = tick
         self.keepalivedQuietPeriod = keepalivedQuietPeriod
         self.keepalivedMaxDelay = keepalivedMaxDelay
+        self.enableNonlocalBind = enableNonlocalBind
     }
 
     public var haproxyConfigDir: String { dataDir + "/haproxy" }

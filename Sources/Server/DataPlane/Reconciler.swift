@@ -63,7 +63,7 @@ public final class Reconciler: Service, Sendable {
         }
         // HAProxy binds VIPs this node does not (yet) hold, so it runs warm on every node and a VIP
         // move is only a VRRP event.
-        for knob in ["/proc/sys/net/ipv4/ip_nonlocal_bind", "/proc/sys/net/ipv6/ip_nonlocal_bind"] {
+        for knob in ["/proc/sys/net/ipv4/ip_nonlocal_bind", "/proc/sys/net/ipv6/ip_nonlocal_bind"] where settings.enableNonlocalBind {
             do {
                 try ConfigFiles.writeSysctl(knob, "1")
             } catch {
