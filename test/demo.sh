@@ -102,6 +102,9 @@ through_vip 3
 echo; echo "\$ flexlb instance create -f <a bad instance>   # every violation is reported, nothing is applied"
 printf '{"name":"bad","frontend_interface":"eth0","frontend_ipaddress":"10.0.0.1%%eth0","frontend_net_prefix":33,"endpoints":[{"frontend_port":0,"mode":"tcp","balance":"roundrobin","backend_options":["httpchk\\nlisten evil"],"backend_servers":[{"name":"a","ipaddress":"10.99.2.11","port":30080}]}]}\n' \
   | cli instance create -f - || echo "(exit code $?)"
+echo; echo "\$ flexlb instance create -f <valid JSON, but an option HAProxy refuses>   # checked with haproxy -c, refused with its message"
+printf '{"name":"bad2","frontend_interface":"eth0","frontend_ipaddress":"10.99.1.101","frontend_net_prefix":24,"endpoints":[{"frontend_port":8080,"mode":"tcp","balance":"roundrobin","backend_options":["no-such-option"],"backend_servers":[{"name":"a","ipaddress":"10.99.2.11","port":30080}]}]}\n' \
+  | cli instance create -f - || echo "(exit code $?)"
 show instance delete demo
 show instance list
 echo
