@@ -36,6 +36,19 @@ import Testing
         #expect(try await store.list().map(\.name) == ["b", "c"])
     }
 
+    @Test func revisionMovesWithEveryWriteAndOnlyThen() async throws {
+        let start = try await store.revision()
+        let a = try await create("a")
+        #expect(try await store.revision() == a.version)
+        #expect(a.version > start)
+        _ = try await store.list()
+        #expect(try await store.revision() == a.version)
+        await #expect(throws: StoreError.self) { try await create("a") }
+        #expect(try await store.revision() == a.version)
+        try await store.delete(name: "a", expectedVersion: nil)
+        #expect(try await store.revision() > a.version)
+    }
+
     @Test func duplicateNameIsRefused() async throws {
         _ = try await create("a", port: 1)
         await #expect(throws: StoreError.alreadyExists("a")) { try await create("a", port: 2) }

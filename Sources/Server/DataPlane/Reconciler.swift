@@ -92,6 +92,7 @@ public final class Reconciler: Service, Sendable {
         var decoded: [String: (version: Int64, instance: DesiredInstance)] = [:]
         var rendered: [String: RenderedHAProxy] = [:]
         var files = FileStamps()
+        var stored: (revision: Int64, instances: [StoredInstance])?
         var keepalivedRendered: (versions: [String: Int64], conf: String)?
         var adopted = false
 
@@ -115,7 +116,15 @@ public final class Reconciler: Service, Sendable {
 
     private func pass(_ state: inout PassState) async throws {
         observed.count { $0.passes += 1 }
-        let stored = try await store.list()
+        // Most passes are drift checks with nothing written since the last one: skip the full read.
+        let revision = try await store.revision()
+        let stored: [StoredInstance]
+        if let cached = state.stored, cached.revision == revision {
+            stored = cached.instances
+        } else {
+            stored = try await store.list()
+            state.stored = (revision, stored)
+        }
         var desired: [DesiredInstance] = []
         var versions: [String: Int64] = [:]
         for instance in stored {

@@ -80,6 +80,10 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func revision() async throws -> Int64 {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0 }
+    }
+
     public func get(name: String) async throws -> StoredInstance? {
         try await pool.read { db in try Self.fetch(db, name: name) }
     }

@@ -126,6 +126,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
 public protocol StateStore: Sendable {
     /// All instances sorted by name.
     func list() async throws -> [StoredInstance]
+    /// The store's revision: it increases with every write, so an unchanged value means an unchanged store.
+    func revision() async throws -> Int64
     /// One instance, or nil.
     func get(name: String) async throws -> StoredInstance?
     /// Inserts a new instance; assigns a virtual router id (a free one, or, when all are taken, one
