@@ -191,6 +191,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FlexLBIntegrationTests",
+            dependencies: [
+                "FlexLBServer", "FlexLBClient", "FlexLBCerts", "FlexLBAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/FlexLBIntegrationTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "FlexLBClientTests",
             dependencies: [
                 "FlexLBClient", "FlexLBCerts", "FlexLBAPI",
