@@ -731,6 +731,9 @@ def send_streaming_body(host: str, port: int, ctx: ssl.SSLContext, head: bytes, 
         s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
         ex.handshake_ok = True
         try:
+            # A server that stops reading after refusing the body leaves sendall blocked once the
+            # buffers fill: give up writing after a few seconds and leave time to read its answer.
+            s.settimeout(min(5.0, timeout))
             s.sendall(head)
             sent = 0
             while sent < total and time.monotonic() < deadline:
@@ -749,6 +752,7 @@ def send_streaming_body(host: str, port: int, ctx: ssl.SSLContext, head: bytes, 
         except (ssl.SSLError, OSError) as e:
             ex.error = e
         try:
+            deadline = max(deadline, time.monotonic() + 5.0)   # always some time to read the answer
             while time.monotonic() < deadline:
                 s.settimeout(max(0.05, deadline - time.monotonic()))
                 data = s.recv(65536)

@@ -30,6 +30,11 @@ struct APIResponder<Handler: APIProtocol>: HTTPResponder {
         let response = await handle(request, path: path, query: query, logger: logger)
 
         var headers = response.headerFields
+        if response.status == .contentTooLarge {
+            // The rest of the body is not read: close the connection after the answer, so the client
+            // stops sending instead of stalling on a full socket.
+            headers[.connection] = "close"
+        }
         headers[.init("X-Request-Id")!] = requestID
         let elapsed = ContinuousClock.now - started
         logger.info(
