@@ -172,11 +172,7 @@ public enum Checks {
 
     /// A textual IPv4 or IPv6 address as accepted by `inet_pton`: no zone, no whitespace.
     public static func isIPAddress(_ s: String) -> Bool {
-        guard !s.isEmpty, !s.utf8.contains(0), s.utf8.allSatisfy({ $0 < 0x80 }) else { return false }
-        var v4 = in_addr()
-        if inet_pton(AF_INET, s, &v4) == 1 { return true }
-        var v6 = in6_addr()
-        return inet_pton(AF_INET6, s, &v6) == 1
+        IPAddressText(s) != nil
     }
 }
 

@@ -1,3 +1,4 @@
+import FlexLBAPI
 import Foundation
 import Logging
 import Yams

@@ -1,10 +1,5 @@
 import FlexLBAPI
 import FlexLBStore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Rules that span several fields and so cannot be written in openapi.yaml. The generated code has
 /// already checked every per-field constraint when these run.
@@ -58,27 +53,5 @@ enum InstanceRules {
     static func listeners(of config: InstanceConfig) -> Set<ListenerKey> {
         let address = IPAddressText(config.frontendIpaddress)?.canonical ?? config.frontendIpaddress
         return Set(config.endpoints.map { ListenerKey(address: address, port: Int($0.frontendPort)) })
-    }
-}
-
-/// An IP address parsed by the C library (no zone, no whitespace), with its canonical text.
-struct IPAddressText: Sendable, Hashable {
-    let isIPv4: Bool
-    let canonical: String
-
-    init?(_ text: String) {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        if inet_pton(AF_INET, text, &v4) == 1 {
-            guard inet_ntop(AF_INET, &v4, &buffer, socklen_t(buffer.count)) != nil else { return nil }
-            isIPv4 = true
-        } else if inet_pton(AF_INET6, text, &v6) == 1 {
-            guard inet_ntop(AF_INET6, &v6, &buffer, socklen_t(buffer.count)) != nil else { return nil }
-            isIPv4 = false
-        } else {
-            return nil
-        }
-        canonical = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -15,14 +15,6 @@ enum ConfigFiles {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Replaces `path` with `contents` when they differ. Returns whether the file changed.
-    @discardableResult
-    static func writeIfChanged(_ path: String, _ contents: String) throws -> Bool {
-        if read(path) == contents { return false }
-        try writeAtomically(path, contents)
-        return true
-    }
-
     static func writeAtomically(_ path: String, _ contents: String) throws {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)

@@ -1,3 +1,4 @@
+import FlexLBAPI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,16 +44,6 @@ enum InterfaceAddresses {
 
     /// Canonical text of an IP address (so `2001:DB8::1` matches `2001:db8::1`), or nil.
     static func canonical(_ text: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 {
-            _ = inet_ntop(AF_INET, &v4, &buffer, socklen_t(buffer.count))
-        } else if inet_pton(AF_INET6, text, &v6) == 1 {
-            _ = inet_ntop(AF_INET6, &v6, &buffer, socklen_t(buffer.count))
-        } else {
-            return nil
-        }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        IPAddressText(text)?.canonical
     }
 }
