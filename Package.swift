@@ -44,6 +44,32 @@ let package = Package(
         ),
 
         // MARK: Server
+        // The domain model: replicated instance records, hybrid logical clock, binary codec. No dependencies.
+        .target(
+            name: "FlexLBModel",
+            path: "Sources/Server/Model",
+            swiftSettings: swiftSettings
+        ),
+        // Pure cluster state machines: SWIM membership, anti-entropy. Events and time in, directives out.
+        .target(
+            name: "FlexLBCluster",
+            dependencies: ["FlexLBModel"],
+            path: "Sources/Server/Cluster",
+            swiftSettings: swiftSettings
+        ),
+        // The gossip network shell: encrypted UDP datagrams and TCP request/response frames.
+        .target(
+            name: "FlexLBGossip",
+            dependencies: [
+                "FlexLBModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Server/Gossip",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "FlexLBRender",
             dependencies: ["FlexLBAPI"],
@@ -53,6 +79,7 @@ let package = Package(
         .target(
             name: "FlexLBStore",
             dependencies: [
+                "FlexLBModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Sources/Server/Store",
@@ -67,6 +94,7 @@ let package = Package(
             name: "FlexLBDataPlane",
             dependencies: [
                 "FlexLBAPI",
+                "FlexLBModel",
                 "FlexLBRender",
                 "FlexLBStore",
                 "FlexLBSupervisor",
@@ -80,6 +108,9 @@ let package = Package(
             name: "FlexLBServer",
             dependencies: [
                 "FlexLBAPI",
+                "FlexLBModel",
+                "FlexLBCluster",
+                "FlexLBGossip",
                 "FlexLBStore",
                 "FlexLBDataPlane",
                 "FlexLBRender",
@@ -169,6 +200,30 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/FlexLBServerTests",
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FlexLBModelTests",
+            dependencies: ["FlexLBModel"],
+            path: "Tests/FlexLBModelTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FlexLBClusterTests",
+            dependencies: ["FlexLBCluster", "FlexLBModel"],
+            path: "Tests/FlexLBClusterTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FlexLBGossipTests",
+            dependencies: [
+                "FlexLBGossip", "FlexLBModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/FlexLBGossipTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

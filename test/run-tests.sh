@@ -6,7 +6,8 @@
 #
 # Stages: swift build --build-tests; swift test (root package); swift test (Plugins/Generator);
 # pytest test/e2e against the real flexlbd/flexlb; pytest test/dataplane (real keepalived and
-# HAProxy driven by flexlbd in network namespaces; extra arguments are not passed to this stage).
+# HAProxy driven by flexlbd in network namespaces) and pytest test/cluster (three gossiping nodes in
+# network namespaces); extra arguments are not passed to those two stages.
 # Every stage runs even if an earlier one failed (except those that need the build); the exit code
 # is non-zero if any stage failed, and the last line is "N passed, N failed" summed over the stages.
 #
@@ -157,9 +158,13 @@ if [ "$BUILD_OK" = 1 ]; then
     # The data plane (keepalived + HAProxy driven by flexlbd) in network namespaces, traffic through VIPs.
     run_stage dataplane count_pytest timeout --kill-after=30 900 \
         "$VENV/bin/python" -m pytest -p no:cacheprovider test/dataplane
+    # Cluster mode: three flexlbd nodes gossiping in network namespaces (partitions with nftables).
+    run_stage cluster count_pytest timeout --kill-after=30 900 \
+        "$VENV/bin/python" -m pytest -p no:cacheprovider -s test/cluster
 else
     SUMMARY+=("e2e: not run (build failed)")
     SUMMARY+=("dataplane: not run (build failed)")
+    SUMMARY+=("cluster: not run (build failed)")
 fi
 
 # ---------------------------------------------------------------------------------------------

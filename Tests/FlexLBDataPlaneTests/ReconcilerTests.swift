@@ -22,7 +22,7 @@ import Testing
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("flexlb-rec-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try SQLiteStateStore(path: directory + "/flexlb.db")
+        store = try SQLiteStateStore(path: directory + "/flexlb.db", nodeName: "node1")
         settings = DataPlaneSettings(
             dataDir: directory + "/data",
             haproxyBinary: Self.haproxy,
@@ -58,7 +58,7 @@ import Testing
     }
 
     @discardableResult
-    private func create(_ name: String, vip: String) async throws -> StoredInstance {
+    private func create(_ name: String, vip: String) async throws -> InstanceRecord {
         try await store.create(
             name: name, config: config(name, vip: vip).jsonBytes(),
             listeners: [ListenerKey(address: vip, port: 80)], vrrpGroup: "eth0/v4", desiredState: .running, now: 0
@@ -152,7 +152,7 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: settings.haproxyConfig(instance: "gone")))
 
             // Delete: nothing of it remains.
-            try await store.delete(name: "gone", expectedVersion: nil)
+            try await store.delete(name: "gone", expectedVersion: nil, now: 3)
             reconciler.poke()
             try await until("files removed") { !FileManager.default.fileExists(atPath: settings.haproxyConfig(instance: "gone")) }
             #expect(haproxyPid("gone") == nil)

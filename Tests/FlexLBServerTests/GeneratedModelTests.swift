@@ -101,8 +101,8 @@ import Testing
         let instance = Instance(id: 3, config: config, status: ["n1": .up], lastModified: 1, version: 2,
                                 nodes: ["n1": NodeInstanceStatus(state: .pending, vip: .master)])
         #expect(try Instance.decode(jsonBytes: instance.jsonBytes()) == instance)
-        let node = Node(name: "n1", state: .notReady, isSelf: true)
-        #expect(String(decoding: node.jsonBytes(), as: UTF8.self) == #"{"name":"n1","state":"not_ready","self":true}"#)
+        let node = Node(name: "n1", state: .dead, readiness: .notReady, isSelf: true)
+        #expect(String(decoding: node.jsonBytes(), as: UTF8.self) == #"{"name":"n1","state":"dead","readiness":"not_ready","self":true}"#)
         // Properties come out in spec order.
         let text = String(decoding: config.jsonBytes(), as: UTF8.self)
         #expect(text.hasPrefix(#"{"name":"web","frontend_interface":"eth0","frontend_ipaddress":"fd00::1","frontend_net_prefix":64,"endpoints":[{"frontend_port":443,"frontend_options":"","#))

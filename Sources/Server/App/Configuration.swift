@@ -48,6 +48,30 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var vrrpUnicastSourceIP: String?
     /// Unicast VRRP peers (`keepalived.unicast_peers`); empty means multicast.
     public var vrrpUnicastPeers: [String] = []
+    /// Cluster mode (`cluster.advertize` set); nil runs a single node exactly as before.
+    public var cluster: ClusterSettings?
+
+    /// Gossip settings. Keys keep FlexLB 0.4's names where they mean the same.
+    public struct ClusterSettings: Sendable, Equatable {
+        /// `host:port` this node gossips on, UDP and TCP (`cluster.advertize`, 0.4's spelling). Peers
+        /// reach it there, so it must be an address of this node, not a wildcard.
+        public var advertize: String
+        /// Seeds to join through (`cluster.member`, comma-separated `host:port`s, as in 0.4).
+        public var seeds: [String] = []
+        /// Base64 AES keys (`cluster.secret_key`, then `cluster.secret_keys` for rotation): the first
+        /// encrypts, every one decrypts. There is no default: cluster mode refuses to start without one.
+        public var secretKeys: [String] = []
+        /// SWIM probe interval in seconds (`cluster.probe_interval`).
+        public var probeInterval: Double = 0.5
+        /// Anti-entropy push/pull interval in seconds (`cluster.sync_interval`).
+        public var syncInterval: Double = 2
+        /// Gossip retransmit multiplier (`cluster.retransmit_mult`).
+        public var retransmitMult: Int = 4
+        /// How long tombstones are kept, in seconds (`cluster.tombstone_retention`; default 7 days).
+        public var tombstoneRetention: Double = 7 * 24 * 3600
+
+        public init(advertize: String) { self.advertize = advertize }
+    }
 
     public init(name: String) {
         self.name = name
@@ -94,11 +118,42 @@ public struct NodeConfiguration: Sendable, Equatable {
                 }
                 config.logLevel = parsed
             case "cluster":
+                var settings = ClusterSettings(advertize: "")
+                var clusterKeys: [String] = []
                 try reader.mapping(value, path: path) { key, value, path in
+                    if key != "name" { clusterKeys.append(path) }
                     switch key {
                     case "name": config.clusterName = try reader.string(value, path, pattern: #"^[A-Za-z0-9\-_.]{1,32}$"#)
+                    case "advertize": settings.advertize = try reader.hostPort(value, path, wildcard: false)
+                    case "member":
+                        let text = value.scalar?.string ?? ""
+                        let items = value.sequence.map { $0.map { $0.scalar?.string ?? "" } }
+                            ?? text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                        settings.seeds = try items.enumerated().filter { !$1.isEmpty }.map { index, item in
+                            try reader.hostPort(Yams.Node(item), "\(path)[\(index)]", wildcard: false)
+                        }
+                    case "secret_key": settings.secretKeys.insert(try reader.secretKey(value, path), at: 0)
+                    case "secret_keys":
+                        guard let items = value.sequence else { throw reader.error(path, "must be a list of base64 keys") }
+                        settings.secretKeys += try items.enumerated().map { try reader.secretKey($1, "\(path)[\($0)]") }
+                    case "probe_interval": settings.probeInterval = try reader.duration(value, path, in: 0.05...60)
+                    case "sync_interval": settings.syncInterval = try reader.duration(value, path, in: 0.1...3600)
+                    case "retransmit_mult": settings.retransmitMult = try reader.int(value, path, in: 1...16)
+                    case "tombstone_retention": settings.tombstoneRetention = try reader.duration(value, path, in: 60...(365 * 24 * 3600))
                     default: throw reader.unknown(path)
                     }
+                }
+                if !clusterKeys.isEmpty {
+                    guard !settings.advertize.isEmpty else {
+                        throw reader.error("cluster.advertize", "is required for cluster mode (set because of \(clusterKeys.joined(separator: ", ")))")
+                    }
+                    guard !settings.secretKeys.isEmpty else {
+                        throw reader.error(
+                            "cluster.secret_key",
+                            "is required for cluster mode: gossip is encrypted and there is no default key; generate one with `openssl rand -base64 32` and give every node the same"
+                        )
+                    }
+                    config.cluster = settings
                 }
             case "data_plane":
                 try reader.mapping(value, path: path) { key, value, path in
@@ -206,6 +261,53 @@ private struct KeyReader {
         let value = try string(node, path)
         guard IPAddressText(value) != nil else { throw error(path, "must be an IP address") }
         return value
+    }
+
+    /// `host:port` (IPv6 as `[addr]:port`) with an IP address; no wildcard unless allowed.
+    func hostPort(_ node: Yams.Node, _ path: String, wildcard: Bool) throws -> String {
+        let value = try string(node, path)
+        let host: Substring
+        let port: Substring
+        if value.hasPrefix("["), let close = value.firstIndex(of: "]") {
+            host = value[value.index(after: value.startIndex)..<close]
+            let rest = value[value.index(after: close)...]
+            guard rest.hasPrefix(":") else { throw error(path, "must be host:port, IPv6 as [address]:port") }
+            port = rest.dropFirst()
+        } else {
+            let parts = value.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2 else { throw error(path, "must be host:port, IPv6 as [address]:port") }
+            host = parts[0]
+            port = parts[1]
+        }
+        guard let address = IPAddressText(String(host)) else { throw error(path, "\(host) is not an IP address") }
+        guard let number = Int(port), (1...65535).contains(number) else { throw error(path, "port must be in 1...65535") }
+        if !wildcard, address.canonical == "0.0.0.0" || address.canonical == "::" {
+            throw error(path, "must be an address peers can reach, not a wildcard")
+        }
+        return value
+    }
+
+    /// A base64 AES key of 16, 24 or 32 bytes.
+    func secretKey(_ node: Yams.Node, _ path: String) throws -> String {
+        let value = try string(node, path)
+        guard let bytes = Data(base64Encoded: value), [16, 24, 32].contains(bytes.count) else {
+            throw error(path, "must be base64 of 16, 24 or 32 bytes (AES-128/192/256), e.g. from `openssl rand -base64 32`")
+        }
+        return value
+    }
+
+    /// Seconds as a number (`0.5`) or with a unit (`500ms`, `2s`, `1m`, `24h`).
+    func duration(_ node: Yams.Node, _ path: String, in range: ClosedRange<Double>) throws -> Double {
+        let text = try string(node, path)
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        var seconds = Double(text)
+        if seconds == nil, let unit = units.first(where: { text.hasSuffix($0.0) && Double(text.dropLast($0.0.count)) != nil }) {
+            seconds = Double(text.dropLast(unit.0.count)).map { $0 * unit.1 }
+        }
+        guard let seconds, range.contains(seconds) else {
+            throw error(path, "must be a duration in \(range.lowerBound)...\(range.upperBound) seconds (e.g. 500ms, 2s)")
+        }
+        return seconds
     }
 
     func int(_ node: Yams.Node, _ path: String, in range: ClosedRange<Int>) throws -> Int {

@@ -23,6 +23,8 @@ public struct FlexLBNode: Sendable {
     public let reconciler: Reconciler?
     /// What the data plane observes (also for tests and benchmarks).
     public let observed: ObservedStatus
+    /// Gossip with the other nodes, in cluster mode.
+    let cluster: ClusterService?
     private let logger: Logger
 
     /// Opens the store (creating `data_dir` 0700) and loads the certificates; fails with a clear
@@ -33,6 +35,7 @@ public struct FlexLBNode: Sendable {
         try Self.prepareDataDirectory(configuration.dataDir)
         self.store = try SQLiteStateStore(
             path: configuration.databasePath,
+            nodeName: configuration.name,
             virtualRouterIDs: configuration.minVirtualRouterID...configuration.maxVirtualRouterID
         )
         do {
@@ -71,24 +74,55 @@ public struct FlexLBNode: Sendable {
         } else {
             self.reconciler = nil
         }
+        if let settings = configuration.cluster {
+            do {
+                self.cluster = try ClusterService(
+                    settings: settings,
+                    nodeName: configuration.name,
+                    store: store,
+                    observed: configuration.dataPlaneEnabled ? observed : nil,
+                    metadata: NodeMetadata(
+                        apiAddress: Self.apiAddress(configuration),
+                        version: Self.version,
+                        addresses: InterfaceAddresses.published()
+                    ),
+                    logger: logger
+                )
+            } catch {
+                throw ConfigurationError("cluster: \(error)")
+            }
+        } else {
+            self.cluster = nil
+        }
+    }
+
+    /// The API address other nodes and clients use: `tls_host:tls_port`.
+    static func apiAddress(_ configuration: NodeConfiguration) -> String {
+        configuration.tlsHost.contains(":") ? "[\(configuration.tlsHost)]:\(configuration.tlsPort)" : "\(configuration.tlsHost):\(configuration.tlsPort)"
     }
 
     /// The services to run: the mTLS API server and the SIGHUP certificate reloader.
     /// - Parameter onListening: called with the bound port once the server listens.
     public func services(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
+        let identity = InstanceHandler.NodeIdentity(
+            name: configuration.name,
+            apiAddress: Self.apiAddress(configuration),
+            version: Self.version
+        )
         let handler = InstanceHandler(
             store: store,
-            node: .init(
-                name: configuration.name,
-                apiAddress: "\(configuration.tlsHost):\(configuration.tlsPort)",
-                version: Self.version
-            ),
+            node: identity,
             clusterInstanceName: configuration.clusterName,
             now: { Int64(Date().timeIntervalSince1970 * 1000) },
             observed: reconciler == nil ? nil : observed,
             configCheck: configuration.haproxyCheck && FileManager.default.isExecutableFile(atPath: configuration.haproxyBinary)
                 ? HAProxyConfigCheck(haproxyBinary: configuration.haproxyBinary) : nil,
-            onWrite: { [reconciler] in reconciler?.poke() }
+            cluster: cluster.map { $0 as any ClusterView } ?? SingleNodeView(node: Node(
+                name: identity.name, apiAddress: identity.apiAddress, state: .alive, readiness: .ready,
+                isSelf: true, version: identity.version
+            )),
+            conflicts: ListenerConflicts(store: store),
+            logger: logger
         )
         let app = Application(
             responder: APIResponder(router: APIRouter(handler: handler), logger: logger),
@@ -102,6 +136,7 @@ public struct FlexLBNode: Sendable {
         )
         var services: [any Service] = [app, CertificateReloader(tls: tls, logger: logger)]
         if let reconciler { services.append(reconciler) }
+        if let cluster { services.append(cluster) }
         return services
     }
 

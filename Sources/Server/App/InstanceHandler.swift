@@ -17,8 +17,11 @@ struct InstanceHandler: APIProtocol {
     let observed: ObservedStatus?
     /// `haproxy -c` of the rendered instance before it is stored; nil to skip.
     let configCheck: HAProxyConfigCheck?
-    /// Called after every acknowledged write (wakes the reconciler).
-    let onWrite: @Sendable () -> Void
+    /// The other nodes: membership and what they observe.
+    let cluster: any ClusterView
+    /// VIP:port claimed twice through concurrent writes on two nodes.
+    let conflicts: ListenerConflicts
+    let logger: Logger
 
     struct NodeIdentity: Sendable {
         var name: String
@@ -29,7 +32,17 @@ struct InstanceHandler: APIProtocol {
     // MARK: Node operations
 
     func readyz(_ input: Operations.Readyz.Input) async throws -> Operations.Readyz.Output {
-        .ok([node.name: .ready])
+        // 0.4's map: every member. A dead or departed member is not ready; this node is ready.
+        var map: ReadyzMap = [:]
+        for member in cluster.members() {
+            map[member.name] = switch member.readiness ?? .notReady {
+            case .ready: .ready
+            case .notReady: .notReady
+            case .starting: .starting
+            }
+        }
+        map[node.name] = .ready
+        return .ok(map)
     }
 
     func livez(_ input: Operations.Livez.Input) async throws -> Operations.Livez.Output {
@@ -46,7 +59,7 @@ struct InstanceHandler: APIProtocol {
     }
 
     func listNodes(_ input: Operations.ListNodes.Input) async throws -> Operations.ListNodes.Output {
-        .ok([Node(name: node.name, apiAddress: node.apiAddress, state: .ready, isSelf: true, version: node.version)])
+        .ok(cluster.members())
     }
 
     func getOpenAPI(_ input: Operations.GetOpenAPI.Input) async throws -> Operations.GetOpenAPI.Output {
@@ -61,7 +74,6 @@ struct InstanceHandler: APIProtocol {
         let violations = await check(config)
         guard violations.isEmpty else { return .badRequest(invalid(violations)) }
         do {
-            defer { onWrite() }
             let stored = try await store.create(
                 name: config.name,
                 config: config.jsonBytes(),
@@ -70,7 +82,7 @@ struct InstanceHandler: APIProtocol {
                 desiredState: .running,
                 now: now()
             )
-            return .ok(try instance(stored), etag: etag(stored))
+            return .ok(try await instance(stored, conflicts: conflicts.current()), etag: etag(stored))
         } catch let error as StoreError where error.isConflict {
             return .conflict(ErrorBody(message: error.description))
         }
@@ -83,7 +95,16 @@ struct InstanceHandler: APIProtocol {
             guard let filter = input.name, !filter.isEmpty else { return true }
             return instance.name.contains(filter)
         }
-        return .ok(try matching.map(instance))
+        // A record that no longer decodes is left out of the list (and logged), never a failed list.
+        let conflicts = try await conflicts.current()
+        return .ok(matching.compactMap { record in
+            do {
+                return try instance(record, conflicts: conflicts)
+            } catch {
+                logger.error("stored instance does not decode", metadata: ["flexlb.instance": "\(record.name)", "error": "\(error)"])
+                return nil
+            }
+        })
     }
 
     func modify(_ input: Operations.Modify.Input) async throws -> Operations.Modify.Output {
@@ -92,7 +113,6 @@ struct InstanceHandler: APIProtocol {
         let violations = await check(config)
         guard violations.isEmpty else { return .badRequest(invalid(violations)) }
         do {
-            defer { onWrite() }
             let stored = try await store.update(
                 name: config.name,
                 expectedVersion: try await expectedVersion(input.ifMatch, name: config.name),
@@ -103,7 +123,7 @@ struct InstanceHandler: APIProtocol {
                 ),
                 now: now()
             )
-            return .ok(try instance(stored), etag: etag(stored))
+            return .ok(try await instance(stored, conflicts: conflicts.current()), etag: etag(stored))
         } catch let error as StoreError {
             if error.isNotFound { return .notFound(ErrorBody(message: error.description)) }
             if error.isVersionMismatch { return .preconditionFailed(ErrorBody(message: error.description)) }
@@ -116,14 +136,17 @@ struct InstanceHandler: APIProtocol {
         guard let stored = try await store.get(name: input.name) else {
             return .notFound(ErrorBody(message: StoreError.notFound(input.name).description))
         }
-        return .ok(try instance(stored), etag: etag(stored))
+        return .ok(try await instance(stored, conflicts: conflicts.current()), etag: etag(stored))
     }
 
     func delete(_ input: Operations.Delete.Input) async throws -> Operations.Delete.Output {
         if input.name == clusterInstanceName { return .forbidden(forbidden(input.name)) }
         do {
-            try await store.delete(name: input.name, expectedVersion: try await expectedVersion(input.ifMatch, name: input.name))
-            onWrite()
+            try await store.delete(
+                name: input.name,
+                expectedVersion: try await expectedVersion(input.ifMatch, name: input.name),
+                now: now()
+            )
             return .ok(Deleted(name: input.name))
         } catch let error as StoreError {
             if error.isNotFound { return .notFound(ErrorBody(message: error.description)) }
@@ -134,14 +157,14 @@ struct InstanceHandler: APIProtocol {
 
     func stop(_ input: Operations.Stop.Input) async throws -> Operations.Stop.Output {
         switch try await setDesiredState(.stopped, name: input.name, ifMatch: input.ifMatch) {
-        case .success(let stored): .ok(try instance(stored), etag: etag(stored))
+        case .success(let stored): .ok(try await instance(stored, conflicts: conflicts.current()), etag: etag(stored))
         case .failure(let refusal): refusal.stopOutput
         }
     }
 
     func start(_ input: Operations.Start.Input) async throws -> Operations.Start.Output {
         switch try await setDesiredState(.running, name: input.name, ifMatch: input.ifMatch) {
-        case .success(let stored): .ok(try instance(stored), etag: etag(stored))
+        case .success(let stored): .ok(try await instance(stored, conflicts: conflicts.current()), etag: etag(stored))
         case .failure(let refusal): refusal.startOutput
         }
     }
@@ -171,7 +194,7 @@ struct InstanceHandler: APIProtocol {
         }
     }
 
-    private func setDesiredState(_ state: DesiredState, name: String, ifMatch: String?) async throws -> Result<StoredInstance, Refusal> {
+    private func setDesiredState(_ state: DesiredState, name: String, ifMatch: String?) async throws -> Result<InstanceRecord, Refusal> {
         if name == clusterInstanceName { return .failure(.forbidden(forbidden(name))) }
         do {
             let stored = try await store.update(
@@ -180,7 +203,6 @@ struct InstanceHandler: APIProtocol {
                 change: InstanceChange(desiredState: state),
                 now: now()
             )
-            onWrite()
             return .success(stored)
         } catch let error as StoreError {
             if error.isNotFound { return .failure(.notFound(ErrorBody(message: error.description))) }
@@ -200,7 +222,7 @@ struct InstanceHandler: APIProtocol {
             if let version = Int64(tag.dropFirst().dropLast()), version > 0 {
                 // Several tags: the write may proceed if any of them is current.
                 if tags.count == 1 { return version }
-                if let current = try await store.get(name: name)?.version, current == version { return version }
+                if let current = try await store.get(name: name)?.version.rawValue, current == version { return version }
             }
         }
         return -1
@@ -213,10 +235,11 @@ struct InstanceHandler: APIProtocol {
         return await configCheck.violations(of: DesiredInstance(virtualRouterID: 1, config: config))
     }
 
-    private func etag(_ stored: StoredInstance) -> String { "\"\(stored.version)\"" }
+    private func etag(_ stored: InstanceRecord) -> String { "\"\(stored.version.rawValue)\"" }
 
-    private func instance(_ stored: StoredInstance) throws -> Instance {
+    private func instance(_ stored: InstanceRecord, conflicts: [String: ListenerClaims.Conflict]) throws -> Instance {
         let config = try InstanceConfig.decode(jsonBytes: stored.config, strict: false)
+        let version = stored.version.rawValue
         // Until the data plane has applied this version, this node reports it as pending: a write's
         // response never claims the state of the previous version.
         var observed = self.observed?.status(of: stored.name) ?? NodeInstanceStatus(
@@ -225,18 +248,31 @@ struct InstanceHandler: APIProtocol {
             message: self.observed == nil ? "data plane disabled on this node" : "waiting for the data plane",
             observedAt: now()
         )
-        if self.observed != nil, observed.appliedVersion != stored.version, observed.state != .pending {
+        if self.observed != nil, observed.appliedVersion != version, observed.state != .pending, observed.state != .down {
             observed.state = .pending
-            observed.message = "applying version \(stored.version)"
+            observed.message = "applying version \(version)"
         }
+        // Every other live node's view, as it last reported it (soft state from gossip).
+        var nodes = cluster.remoteStatus(of: stored.name)
+        for (name, var status) in nodes where status.appliedVersion != version && status.state == .up {
+            status.state = .pending
+            status.message = "applying version \(version)"
+            nodes[name] = status
+        }
+        if let conflict = conflicts[stored.name] {
+            // Decided identically on every node: this instance is not served anywhere.
+            observed.state = .down
+            observed.message = conflict.message
+        }
+        nodes[node.name] = observed
         return Instance(
             id: stored.virtualRouterID,
             config: config,
-            status: [node.name: observed.state],
+            status: nodes.mapValues(\.state),
             lastModified: stored.lastModified,
             desiredState: stored.desiredState == .running ? .running : .stopped,
-            version: stored.version,
-            nodes: [node.name: observed]
+            version: version,
+            nodes: nodes
         )
     }
 

@@ -42,16 +42,24 @@ public final class Reconciler: Service, Sendable {
     public func run() async throws {
         try prepare()
         try NotifyFifo(path: settings.keepalivedNotifyFifo, logger: logger) { [wakeup] _ in wakeup.notify() }.start()
-        var state = PassState(clock: ContinuousClock())
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                try await pass(&state)
-            } catch is CancellationError {
-                break
-            } catch {
-                logger.error("reconcile pass failed", metadata: ["error": "\(error)"])
+        // Whatever changes the store — an API write, a record merged from a peer — wakes a pass.
+        let changes = store.changes()
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { [wakeup] in
+                for await _ in changes.cancelOnGracefulShutdown() { wakeup.notify() }
             }
-            await wakeup.wait(timeout: state.nextWait(settings: settings))
+            var state = PassState(clock: ContinuousClock())
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                do {
+                    try await pass(&state)
+                } catch is CancellationError {
+                    break
+                } catch {
+                    logger.error("reconcile pass failed", metadata: ["error": "\(error)"])
+                }
+                await wakeup.wait(timeout: state.nextWait(settings: settings))
+            }
+            group.cancelAll()
         }
         // Processes keep running on shutdown: a restarted flexlbd adopts them without dropping traffic.
         logger.notice("data plane stopped; keepalived and HAProxy keep serving until flexlbd returns")
@@ -92,7 +100,9 @@ public final class Reconciler: Service, Sendable {
         var decoded: [String: (version: Int64, instance: DesiredInstance)] = [:]
         var rendered: [String: RenderedHAProxy] = [:]
         var files = FileStamps()
-        var stored: (revision: Int64, instances: [StoredInstance])?
+        var stored: StoreSnapshot?
+        /// Instances that cannot be served as stored (damaged rows, undecodable configs, VIP:port conflicts), with why.
+        var problems: [String: String] = [:]
         var keepalivedRendered: (versions: [String: Int64], conf: String)?
         var adopted = false
 
@@ -118,19 +128,31 @@ public final class Reconciler: Service, Sendable {
         observed.count { $0.passes += 1 }
         // Most passes are drift checks with nothing written since the last one: skip the full read.
         let revision = try await store.revision()
-        let stored: [StoredInstance]
+        let snapshot: StoreSnapshot
         if let cached = state.stored, cached.revision == revision {
-            stored = cached.instances
+            snapshot = cached
         } else {
-            stored = try await store.list()
-            state.stored = (revision, stored)
+            snapshot = try await store.snapshot()
+            state.stored = snapshot
         }
+        let live = snapshot.live
+        // VIP:port claimed by two instances (concurrent writes on two nodes): only the first claimant
+        // is served, identically on every node; the other reports the conflict.
+        let conflicts = ListenerClaims.conflicts(in: live)
         var desired: [DesiredInstance] = []
         var versions: [String: Int64] = [:]
-        for instance in stored {
-            versions[instance.name] = instance.version
+        var problems: [String: String] = [:]
+        for (name, reason) in snapshot.damaged {
+            problems[name] = "stored record does not decode: \(reason)"
+        }
+        for instance in live {
+            versions[instance.name] = instance.version.rawValue
+            if let conflict = conflicts[instance.name] {
+                problems[instance.name] = conflict.message
+                continue
+            }
             // Decoding and rendering happen once per stored version, not once per pass.
-            if let cached = state.decoded[instance.name], cached.version == instance.version {
+            if let cached = state.decoded[instance.name], cached.version == instance.version.rawValue {
                 desired.append(cached.instance)
                 continue
             }
@@ -143,12 +165,21 @@ public final class Reconciler: Service, Sendable {
                     running: instance.desiredState == .running
                 )
                 desired.append(decoded)
-                state.decoded[instance.name] = (instance.version, decoded)
+                state.decoded[instance.name] = (instance.version.rawValue, decoded)
                 state.rendered[instance.name] = nil
             } catch {
+                problems[instance.name] = "stored configuration does not decode: \(error)"
                 logger.error("stored instance does not decode", metadata: ["flexlb.instance": "\(instance.name)", "error": "\(error)"])
             }
         }
+        // A record that does not decode is never treated as deleted: what was last applied keeps
+        // running (its last decoded form), and its status carries the error.
+        for name in problems.keys.sorted() where conflicts[name] == nil {
+            if let last = state.decoded[name]?.instance, !desired.contains(where: { $0.name == name }) {
+                desired.append(last)
+            }
+        }
+        state.problems = problems
         if !state.adopted {
             adoptRunningProcesses(&state, names: desired.map(\.name))
             state.adopted = true
@@ -162,7 +193,8 @@ public final class Reconciler: Service, Sendable {
             superviseKeepalived(&state)
         }
         let running = Set(desired.filter(\.running).map(\.name))
-        let known = Set(desired.map(\.name))
+        // Damaged and undecodable records stay known: their files and processes are kept.
+        let known = Set(desired.map(\.name)).union(state.problems.keys.filter { conflicts[$0] == nil })
         for name in state.haproxy.keys.sorted() where !running.contains(name) {
             stopHAProxy(name, state: &state)
         }
@@ -487,6 +519,17 @@ public final class Reconciler: Service, Sendable {
                 status.message = "starting HAProxy"
             }
             all[instance.name] = status
+        }
+        for (name, problem) in state.problems {
+            var status = all[name] ?? NodeInstanceStatus(state: .down, vip: .unknown, observedAt: now, haproxy: .stopped)
+            if all[name] != nil {
+                // Still serving what it last applied; say so, and why the stored version is not applied.
+                status.message = "serving the last applied version; \(problem)"
+            } else {
+                status.state = .down
+                status.message = problem
+            }
+            all[name] = status
         }
         observed.replace(all)
     }

@@ -1,82 +1,71 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// ``StateStore`` on SQLite in WAL mode with `synchronous=FULL`: a write returns only after its
 /// transaction is on disk, so an acknowledged write survives kill -9 and power loss.
 public final class SQLiteStateStore: StateStore {
     /// Range of VRRP virtual router ids handed out.
     public let virtualRouterIDs: ClosedRange<Int>
+    /// This node's name: the origin of its local writes.
+    public let nodeName: String
     private let pool: DatabasePool
+    private let clock: Mutex<HybridLogicalClock>
+    private let broadcaster = ChangeBroadcaster()
+    /// Wall time source for HLC ticks inside merges (tests inject their own `now` on writes).
+    private let wallClock: @Sendable () -> Int64
 
-    /// Opens (creating if needed) the database at `path`. The file and its WAL are made 0600.
-    public init(path: String, virtualRouterIDs: ClosedRange<Int> = 1...255) throws {
+    /// Opens (creating if needed) the database at `path`, upgrading a database written by an
+    /// earlier release in place. The file and its WAL are made 0600.
+    /// - Throws: when the database was written by a newer release (its schema is unknown here).
+    public init(
+        path: String,
+        nodeName: String,
+        virtualRouterIDs: ClosedRange<Int> = 1...255,
+        wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) throws {
         self.virtualRouterIDs = virtualRouterIDs
+        self.nodeName = nodeName
+        self.wallClock = wallClock
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         configuration.busyMode = .timeout(10)
         pool = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(pool)
+        let migrator = StoreSchema.migrator(nodeName: nodeName)
+        if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
+            throw DatabaseError(message: "\(path) was written by a newer flexlbd (unknown schema migrations); refusing to open it")
+        }
+        try migrator.migrate(pool)
         for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path + suffix)
         }
-    }
-
-    private static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE instances (
-                        name TEXT PRIMARY KEY NOT NULL,
-                        vrid INTEGER NOT NULL UNIQUE,
-                        config BLOB NOT NULL,
-                        desired_state TEXT NOT NULL,
-                        version INTEGER NOT NULL,
-                        last_modified INTEGER NOT NULL
-                    );
-                    CREATE TABLE listeners (
-                        address TEXT NOT NULL,
-                        port INTEGER NOT NULL,
-                        instance TEXT NOT NULL REFERENCES instances(name) ON DELETE CASCADE,
-                        PRIMARY KEY (address, port)
-                    );
-                    CREATE INDEX listeners_instance ON listeners(instance);
-                    CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
-                    INSERT INTO meta (key, value) VALUES ('revision', 0);
-                    """
+        let last = try pool.read { db in
+            max(
+                try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hlc'") ?? 0,
+                try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM records") ?? 0
             )
         }
-        migrator.registerMigration("v2-shared-vrids") { db in
-            // More instances than virtual router ids: instances on the same interface and address
-            // family may share a VRID (one vrrp_instance, several VIPs). `vrrp_group` names that
-            // compatibility class; the VRID is no longer unique.
-            try db.execute(
-                sql: """
-                    CREATE TABLE instances_v2 (
-                        name TEXT PRIMARY KEY NOT NULL,
-                        vrid INTEGER NOT NULL,
-                        vrrp_group TEXT NOT NULL DEFAULT '',
-                        config BLOB NOT NULL,
-                        desired_state TEXT NOT NULL,
-                        version INTEGER NOT NULL,
-                        last_modified INTEGER NOT NULL
-                    );
-                    INSERT INTO instances_v2 (name, vrid, config, desired_state, version, last_modified)
-                        SELECT name, vrid, config, desired_state, version, last_modified FROM instances;
-                    DROP TABLE instances;
-                    ALTER TABLE instances_v2 RENAME TO instances;
-                    CREATE INDEX instances_vrid ON instances(vrid);
-                    """
-            )
-        }
-        return migrator
+        clock = Mutex(HybridLogicalClock(last: HLCTimestamp(rawValue: last)))
     }
 
-    public func list() async throws -> [StoredInstance] {
+    /// The schema migrations applied to the open database, oldest first (the schema version).
+    public func appliedMigrations() async throws -> [String] {
+        try await pool.read { db in try StoreSchema.migrator(nodeName: "").appliedMigrations(db) }
+    }
+
+    // MARK: Reads
+
+    public func list() async throws -> [InstanceRecord] {
+        try await snapshot().live
+    }
+
+    public func snapshot() async throws -> StoreSnapshot {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM instances ORDER BY name").map(Self.instance(from:))
+            let (records, damaged) = try StoreSchema.allRecords(db)
+            let revision = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0
+            return StoreSnapshot(revision: revision, records: records, damaged: damaged)
         }
     }
 
@@ -84,9 +73,34 @@ public final class SQLiteStateStore: StateStore {
         try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0 }
     }
 
-    public func get(name: String) async throws -> StoredInstance? {
-        try await pool.read { db in try Self.fetch(db, name: name) }
+    public func get(name: String) async throws -> InstanceRecord? {
+        try await pool.read { db in try StoreSchema.fetch(db, name: name).flatMap { $0.deleted ? nil : $0 } }
     }
+
+    public func records(named names: [String]) async throws -> [InstanceRecord] {
+        try await pool.read { db in try names.compactMap { try StoreSchema.fetch(db, name: $0) } }
+    }
+
+    public func digest() async throws -> RecordDigest {
+        try await pool.read { db in
+            var entries: [String: InstanceRecord.MergeKey] = [:]
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT name, version, origin, deleted, created_version, created_origin FROM records"
+            )
+            for row in rows {
+                entries[row["name"]] = InstanceRecord.MergeKey(
+                    created: RecordStamp(version: HLCTimestamp(rawValue: row["created_version"]), origin: row["created_origin"]),
+                    deleted: row["deleted"],
+                    stamp: RecordStamp(version: HLCTimestamp(rawValue: row["version"]), origin: row["origin"])
+                )
+            }
+            return RecordDigest(entries: entries, watermark: try StoreSchema.watermark(db))
+        }
+    }
+
+    public func changes() -> AsyncStream<StoreChange> { broadcaster.subscribe() }
+
+    // MARK: Local writes
 
     public func create(
         name: String,
@@ -95,72 +109,127 @@ public final class SQLiteStateStore: StateStore {
         vrrpGroup: String,
         desiredState: DesiredState,
         now: Int64
-    ) async throws -> StoredInstance {
+    ) async throws -> InstanceRecord {
         let ids = virtualRouterIDs
-        return try await pool.write { db in
-            if try Self.fetch(db, name: name) != nil { throw StoreError.alreadyExists(name) }
-            try Self.checkListeners(db, listeners, for: name)
-            let vrid = try Self.allocateVirtualRouterID(db, ids, group: vrrpGroup, for: name)
-            let instance = StoredInstance(
-                name: name,
-                virtualRouterID: vrid,
-                config: config,
-                desiredState: desiredState,
-                version: try Self.nextRevision(db),
-                lastModified: now
+        let record = try await pool.write { [self] db in
+            if let existing = try StoreSchema.fetch(db, name: name), !existing.deleted { throw StoreError.alreadyExists(name) }
+            try StoreSchema.checkListeners(db, listeners, for: name)
+            let vrid = try StoreSchema.allocateVirtualRouterID(db, ids, group: vrrpGroup, for: name)
+            let version = try tick(db, now: now)
+            let record = InstanceRecord(
+                name: name, config: config, desiredState: desiredState, version: version, origin: nodeName,
+                virtualRouterID: vrid, vrrpGroup: vrrpGroup, listeners: listeners, lastModified: now
             )
-            try db.execute(
-                sql: "INSERT INTO instances (name, vrid, vrrp_group, config, desired_state, version, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [name, vrid, vrrpGroup, Data(config), desiredState.rawValue, instance.version, now]
-            )
-            try Self.replaceListeners(db, listeners, for: name)
-            return instance
+            try StoreSchema.upsert(db, record)
+            return record
         }
+        broadcaster.publish(StoreChange(source: .local, records: [record]))
+        return record
     }
 
-    public func update(name: String, expectedVersion: Int64?, change: InstanceChange, now: Int64) async throws -> StoredInstance {
-        try await pool.write { db in
-            guard var instance = try Self.fetch(db, name: name) else { throw StoreError.notFound(name) }
-            if let expectedVersion, expectedVersion != instance.version {
-                throw StoreError.versionMismatch(name, current: instance.version)
+    public func update(name: String, expectedVersion: Int64?, change: InstanceChange, now: Int64) async throws -> InstanceRecord {
+        let ids = virtualRouterIDs
+        let record = try await pool.write { [self] db in
+            guard var record = try StoreSchema.fetch(db, name: name), !record.deleted else { throw StoreError.notFound(name) }
+            if let expectedVersion, expectedVersion != record.version.rawValue {
+                throw StoreError.versionMismatch(name, current: record.version.rawValue)
             }
             if let listeners = change.listeners {
-                try Self.checkListeners(db, listeners, for: name)
-                try Self.replaceListeners(db, listeners, for: name)
+                try StoreSchema.checkListeners(db, listeners, for: name)
+                record.listeners = listeners
             }
-            if let group = change.vrrpGroup,
-               try String.fetchOne(db, sql: "SELECT vrrp_group FROM instances WHERE name = ?", arguments: [name]) != group {
+            if let group = change.vrrpGroup, group != record.vrrpGroup {
                 // A VRID shared with others stays with them; an exclusive one moves with the instance.
-                let members = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM instances WHERE vrid = ?", arguments: [instance.virtualRouterID]) ?? 1
-                if members > 1 {
-                    instance.virtualRouterID = try Self.allocateVirtualRouterID(db, virtualRouterIDs, group: group, for: name)
+                let members = try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM records WHERE deleted = 0 AND vrid = ? AND name != ?",
+                    arguments: [record.virtualRouterID, name]
+                ) ?? 0
+                if members > 0 {
+                    record.virtualRouterID = try StoreSchema.allocateVirtualRouterID(db, ids, group: group, for: name)
                 }
-                try db.execute(
-                    sql: "UPDATE instances SET vrid = ?, vrrp_group = ? WHERE name = ?",
-                    arguments: [instance.virtualRouterID, group, name]
-                )
+                record.vrrpGroup = group
             }
-            if let config = change.config { instance.config = config }
-            if let desired = change.desiredState { instance.desiredState = desired }
-            instance.version = try Self.nextRevision(db)
-            instance.lastModified = now
-            try db.execute(
-                sql: "UPDATE instances SET config = ?, desired_state = ?, version = ?, last_modified = ? WHERE name = ?",
-                arguments: [Data(instance.config), instance.desiredState.rawValue, instance.version, now, name]
-            )
-            return instance
+            if let config = change.config { record.config = config }
+            if let desired = change.desiredState { record.desiredState = desired }
+            record.version = try tick(db, now: now)
+            record.origin = nodeName
+            record.lastModified = now
+            try StoreSchema.upsert(db, record)
+            return record
+        }
+        broadcaster.publish(StoreChange(source: .local, records: [record]))
+        return record
+    }
+
+    @discardableResult
+    public func delete(name: String, expectedVersion: Int64?, now: Int64) async throws -> InstanceRecord {
+        let tombstone = try await pool.write { [self] db in
+            guard let record = try StoreSchema.fetch(db, name: name), !record.deleted else { throw StoreError.notFound(name) }
+            if let expectedVersion, expectedVersion != record.version.rawValue {
+                throw StoreError.versionMismatch(name, current: record.version.rawValue)
+            }
+            let tombstone = record.tombstone(version: try tick(db, now: now), origin: nodeName, now: now)
+            try StoreSchema.upsert(db, tombstone)
+            return tombstone
+        }
+        broadcaster.publish(StoreChange(source: .local, records: [tombstone]))
+        return tombstone
+    }
+
+    // MARK: Replication
+
+    @discardableResult
+    public func merge(_ records: [InstanceRecord], now: Int64) async throws -> [InstanceRecord] {
+        guard !records.isEmpty else { return [] }
+        let applied = try await pool.write { [self] db in
+            let watermark = try StoreSchema.watermark(db)
+            var applied: [InstanceRecord] = []
+            for remote in records {
+                switch decideMerge(local: try StoreSchema.fetch(db, name: remote.name), remote: remote, watermark: watermark) {
+                case .apply:
+                    try StoreSchema.upsert(db, remote)
+                    applied.append(remote)
+                case .ignoreOlder, .ignoreGhost:
+                    continue
+                }
+            }
+            if !applied.isEmpty {
+                // Later local writes order after everything merged (within the drift bound).
+                let last = clock.withLock { clock in
+                    for record in applied { clock.observe(record.version, now: now) }
+                    return clock.last
+                }
+                try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'hlc'", arguments: [last.rawValue])
+                try StoreSchema.bumpRevision(db)
+            }
+            return applied
+        }
+        if !applied.isEmpty { broadcaster.publish(StoreChange(source: .remote, records: applied)) }
+        return applied
+    }
+
+    @discardableResult
+    public func collectTombstones(policy: TombstonePolicy, now: Int64) async throws -> Int {
+        let horizon = policy.horizon(now: now)
+        return try await pool.write { db in
+            try StoreSchema.collect(db, upTo: horizon, ghostsExcept: nil)
         }
     }
 
-    public func delete(name: String, expectedVersion: Int64?) async throws {
-        try await pool.write { db in
-            guard let instance = try Self.fetch(db, name: name) else { throw StoreError.notFound(name) }
-            if let expectedVersion, expectedVersion != instance.version {
-                throw StoreError.versionMismatch(name, current: instance.version)
+    public func adoptWatermark(_ watermark: HLCTimestamp, peerHolds: Set<String>) async throws {
+        let removed = try await pool.write { db -> [InstanceRecord] in
+            guard watermark > (try StoreSchema.watermark(db)) else { return [] }
+            let ghosts = try StoreSchema.allRecords(db).records.filter {
+                !$0.deleted && $0.version <= watermark && !peerHolds.contains($0.name)
             }
-            try db.execute(sql: "DELETE FROM listeners WHERE instance = ?", arguments: [name])
-            try db.execute(sql: "DELETE FROM instances WHERE name = ?", arguments: [name])
-            _ = try Self.nextRevision(db)
+            _ = try StoreSchema.collect(db, upTo: watermark, ghostsExcept: peerHolds)
+            return ghosts
+        }
+        if !removed.isEmpty {
+            // Announce the removals as tombstones so the data plane lets go of them.
+            broadcaster.publish(StoreChange(source: .remote, records: removed.map {
+                $0.tombstone(version: $0.version, origin: $0.origin, now: $0.lastModified)
+            }))
         }
     }
 
@@ -169,69 +238,32 @@ public final class SQLiteStateStore: StateStore {
         try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
     }
 
-    // MARK: Rows
-
-    private static func fetch(_ db: Database, name: String) throws -> StoredInstance? {
-        try Row.fetchOne(db, sql: "SELECT * FROM instances WHERE name = ?", arguments: [name]).map(instance(from:))
+    /// The next local version, persisted in the same transaction so a restart (even with a clock
+    /// that went backwards) never issues a version lower than one already handed out.
+    private func tick(_ db: Database, now: Int64) throws -> HLCTimestamp {
+        let version = clock.withLock { $0.tick(now: now) }
+        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'hlc'", arguments: [version.rawValue])
+        try StoreSchema.bumpRevision(db)
+        return version
     }
+}
 
-    private static func instance(from row: Row) throws -> StoredInstance {
-        let state: String = row["desired_state"]
-        guard let desired = DesiredState(rawValue: state) else {
-            throw DatabaseError(message: "instance \(row["name"] as String): unknown desired_state \(state)")
+/// Fans committed changes out to every subscriber (the reconciler, cluster sync).
+final class ChangeBroadcaster: Sendable {
+    private let continuations = Mutex<[Int: AsyncStream<StoreChange>.Continuation]>([:])
+    private let counter = Atomic<Int>(0)
+
+    func subscribe() -> AsyncStream<StoreChange> {
+        let id = counter.add(1, ordering: .relaxed).newValue
+        let (stream, continuation) = AsyncStream<StoreChange>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.continuations.withLock { $0.removeValue(forKey: id) }
         }
-        let config: Data = row["config"]
-        return StoredInstance(
-            name: row["name"],
-            virtualRouterID: row["vrid"],
-            config: [UInt8](config),
-            desiredState: desired,
-            version: row["version"],
-            lastModified: row["last_modified"]
-        )
+        continuations.withLock { $0[id] = continuation }
+        return stream
     }
 
-    /// The lowest free VRID; when none is free, the VRID with the fewest members whose members are
-    /// all in `group` (same interface and address family: they can share one vrrp_instance).
-    private static func allocateVirtualRouterID(_ db: Database, _ ids: ClosedRange<Int>, group: String, for name: String) throws -> Int {
-        let used = Set(try Int.fetchAll(db, sql: "SELECT DISTINCT vrid FROM instances WHERE name != ?", arguments: [name]))
-        if let free = ids.first(where: { !used.contains($0) }) { return free }
-        let shared = try Int.fetchOne(
-            db,
-            sql: """
-                SELECT vrid FROM instances WHERE name != ? AND vrid BETWEEN ? AND ?
-                GROUP BY vrid HAVING MIN(vrrp_group) = ? AND MAX(vrrp_group) = ?
-                ORDER BY COUNT(*), vrid LIMIT 1
-                """,
-            arguments: [name, ids.lowerBound, ids.upperBound, group, group]
-        )
-        guard let shared else { throw StoreError.noFreeVirtualRouterID(name) }
-        return shared
-    }
-
-    private static func nextRevision(_ db: Database) throws -> Int64 {
-        try db.execute(sql: "UPDATE meta SET value = value + 1 WHERE key = 'revision'")
-        return try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 1
-    }
-
-    private static func checkListeners(_ db: Database, _ listeners: Set<ListenerKey>, for name: String) throws {
-        for key in listeners.sorted() {
-            let owner = try String.fetchOne(
-                db,
-                sql: "SELECT instance FROM listeners WHERE address = ? AND port = ? AND instance != ?",
-                arguments: [key.address, key.port, name]
-            )
-            if let owner { throw StoreError.listenerInUse(name, key, owner: owner) }
-        }
-    }
-
-    private static func replaceListeners(_ db: Database, _ listeners: Set<ListenerKey>, for name: String) throws {
-        try db.execute(sql: "DELETE FROM listeners WHERE instance = ?", arguments: [name])
-        for key in listeners {
-            try db.execute(
-                sql: "INSERT INTO listeners (address, port, instance) VALUES (?, ?, ?)",
-                arguments: [key.address, key.port, name]
-            )
-        }
+    func publish(_ change: StoreChange) {
+        for continuation in continuations.withLock({ Array($0.values) }) { continuation.yield(change) }
     }
 }

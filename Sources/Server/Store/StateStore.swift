@@ -1,62 +1,6 @@
-/// The desired state of one instance as stored: the declaration plus what the store assigns.
-public struct StoredInstance: Sendable, Hashable {
-    /// Instance name (the primary key).
-    public var name: String
-    /// VRRP virtual router id, unique among stored instances.
-    public var virtualRouterID: Int
-    /// The declared `InstanceConfig`, as canonical JSON bytes (the store does not interpret it).
-    public var config: [UInt8]
-    /// Whether the instance should be running.
-    public var desiredState: DesiredState
-    /// Store revision of the last write to this instance; strictly increasing across the whole store,
-    /// so a re-created instance never repeats an old version (and an old ETag never matches).
-    public var version: Int64
-    /// Unix milliseconds of the last write.
-    public var lastModified: Int64
+@_exported public import FlexLBModel
 
-    public init(
-        name: String,
-        virtualRouterID: Int,
-        config: [UInt8],
-        desiredState: DesiredState,
-        version: Int64,
-        lastModified: Int64
-    ) {
-        self.name = name
-        self.virtualRouterID = virtualRouterID
-        self.config = config
-        self.desiredState = desiredState
-        self.version = version
-        self.lastModified = lastModified
-    }
-}
-
-/// Running or stopped: what the operator asked for.
-public enum DesiredState: String, Sendable, Hashable, CaseIterable {
-    case running
-    case stopped
-}
-
-/// A listening address an instance claims: canonical IP text plus port. No two instances may share one.
-public struct ListenerKey: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var address: String
-    public var port: Int
-
-    public init(address: String, port: Int) {
-        self.address = address
-        self.port = port
-    }
-
-    public var description: String {
-        address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
-    }
-
-    public static func < (lhs: ListenerKey, rhs: ListenerKey) -> Bool {
-        (lhs.address, lhs.port) < (rhs.address, rhs.port)
-    }
-}
-
-/// What a write changes: the config bytes, the listeners and VRRP group they imply, and/or the desired state.
+/// What a local write changes: the config bytes, the listeners and VRRP group they imply, and/or the desired state.
 public struct InstanceChange: Sendable {
     public var config: [UInt8]?
     public var listeners: Set<ListenerKey>?
@@ -70,6 +14,41 @@ public struct InstanceChange: Sendable {
         self.vrrpGroup = vrrpGroup
         self.desiredState = desiredState
     }
+}
+
+/// Everything the store holds, read in one transaction: live records, tombstones, and rows that no
+/// longer decode (never mistaken for deletes: the data plane keeps serving what it last applied).
+public struct StoreSnapshot: Sendable {
+    /// The store revision this snapshot was read at.
+    public var revision: Int64
+    /// Every record, tombstones included, sorted by name.
+    public var records: [InstanceRecord]
+    /// Rows that do not decode, by name, with the reason.
+    public var damaged: [String: String]
+
+    public init(revision: Int64, records: [InstanceRecord], damaged: [String: String]) {
+        self.revision = revision
+        self.records = records
+        self.damaged = damaged
+    }
+
+    /// Live records only.
+    public var live: [InstanceRecord] { records.filter { !$0.deleted } }
+}
+
+/// Where a change to the store came from.
+public enum ChangeSource: Sendable, Hashable {
+    /// An API write on this node.
+    case local
+    /// A record merged from a peer.
+    case remote
+}
+
+/// One committed change, published on ``StateStore/changes()``.
+public struct StoreChange: Sendable {
+    public var source: ChangeSource
+    /// The records as now stored (tombstones for deletes).
+    public var records: [InstanceRecord]
 }
 
 /// A refused write. A struct around a private code, so cases can be added without breaking callers.
@@ -122,16 +101,22 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Durable storage of the desired state. Every method returns only after the write is durable.
+/// Durable storage of the replicated desired state. Every write returns only after it is durable.
+///
+/// Local writes (create, update, delete) are checked against what this node knows and stamped with
+/// the node's hybrid logical clock; ``merge(_:now:)`` takes records from peers under the rule in
+/// ``InstanceRecord/mergeKey``. Deletes leave tombstones. Every committed change is published on
+/// ``changes()``, whatever made it.
 public protocol StateStore: Sendable {
-    /// All instances sorted by name.
-    func list() async throws -> [StoredInstance]
-    /// The store's revision: it increases with every write, so an unchanged value means an unchanged store.
+    /// Live instances sorted by name (rows that do not decode are left out; see ``snapshot()``).
+    func list() async throws -> [InstanceRecord]
+    /// Records, tombstones and damaged rows in one read.
+    func snapshot() async throws -> StoreSnapshot
+    /// The store's revision: it increases with every change, so an unchanged value means an unchanged store.
     func revision() async throws -> Int64
-    /// One instance, or nil.
-    func get(name: String) async throws -> StoredInstance?
-    /// Inserts a new instance; assigns a virtual router id (a free one, or, when all are taken, one
-    /// shared with instances of the same `vrrpGroup`) and a version.
+    /// One live instance, or nil (also nil for a tombstone).
+    func get(name: String) async throws -> InstanceRecord?
+    /// Inserts a new instance (a new life if a tombstone exists); assigns a VRID and a version.
     func create(
         name: String,
         config: [UInt8],
@@ -139,9 +124,25 @@ public protocol StateStore: Sendable {
         vrrpGroup: String,
         desiredState: DesiredState,
         now: Int64
-    ) async throws -> StoredInstance
-    /// Applies `change` to an existing instance, only if its version is `expectedVersion` when given.
-    func update(name: String, expectedVersion: Int64?, change: InstanceChange, now: Int64) async throws -> StoredInstance
-    /// Removes an instance, only if its version is `expectedVersion` when given.
-    func delete(name: String, expectedVersion: Int64?) async throws
+    ) async throws -> InstanceRecord
+    /// Applies `change` to a live instance, only if its version is `expectedVersion` when given.
+    func update(name: String, expectedVersion: Int64?, change: InstanceChange, now: Int64) async throws -> InstanceRecord
+    /// Replaces a live instance with a tombstone, only if its version is `expectedVersion` when given.
+    @discardableResult
+    func delete(name: String, expectedVersion: Int64?, now: Int64) async throws -> InstanceRecord
+    /// Merges records from a peer; returns those that changed this store.
+    @discardableResult
+    func merge(_ records: [InstanceRecord], now: Int64) async throws -> [InstanceRecord]
+    /// Merge keys of every record and the tombstone watermark.
+    func digest() async throws -> RecordDigest
+    /// The records (tombstones included) with these names, where present.
+    func records(named names: [String]) async throws -> [InstanceRecord]
+    /// Collects tombstones older than the policy's horizon and raises the watermark; returns how many went.
+    @discardableResult
+    func collectTombstones(policy: TombstonePolicy, now: Int64) async throws -> Int
+    /// Adopts a peer's watermark: tombstones at or below it are collected here too, and live records
+    /// at or below it that the peer does not hold are ghosts of collected deletes and are removed.
+    func adoptWatermark(_ watermark: HLCTimestamp, peerHolds: Set<String>) async throws
+    /// A stream of committed changes, from now on.
+    func changes() -> AsyncStream<StoreChange>
 }

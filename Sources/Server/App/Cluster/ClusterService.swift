@@ -1,0 +1,260 @@
+import FlexLBAPI
+import FlexLBCluster
+import FlexLBDataPlane
+import FlexLBGossip
+import FlexLBStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The thin shell around the pure membership state machine and the store's replication methods:
+/// it feeds datagrams, ticks and store changes in, executes the directives that come out over the
+/// encrypted gossip transport, runs anti-entropy, and carries every node's observed state.
+///
+/// Dissemination: a local write is gossiped (piggybacked on the next gossip rounds, 100 ms apart, to
+/// three random members, retransmitted ~4·log N times); a record too large for a datagram is pushed
+/// over TCP instead. Every `sync_interval` a push/pull with one random live member exchanges digests
+/// and repairs anything missed, as does a push/pull with every member that (re)appears alive, so a
+/// node back from a crash or a partition catches up at once.
+final class ClusterService: Service, ClusterView, Sendable {
+    let settings: NodeConfiguration.ClusterSettings
+    let nodeName: String
+    let store: any StateStore
+    /// This node's data-plane observations; nil when the data plane is off.
+    let observed: ObservedStatus?
+    let metadata: NodeMetadata
+    let transport: GossipTransport
+    private let membership: Mutex<Membership.Instance>
+    private let remote = RemoteObservations()
+    /// Unix ms of the last frame from each peer host.
+    private let heard = Mutex<[String: Int64]>([:])
+    private let jobs: AsyncStream<@Sendable () async -> Void>
+    private let jobQueue: AsyncStream<@Sendable () async -> Void>.Continuation
+    private let reportSequence: Atomic<UInt64>
+    private let lastReport = Mutex<[String: NodeInstanceStatus]?>(nil)
+    let logger: Logger
+    private let started = ContinuousClock.now
+
+    init(
+        settings: NodeConfiguration.ClusterSettings,
+        nodeName: String,
+        store: any StateStore,
+        observed: ObservedStatus?,
+        metadata: NodeMetadata,
+        logger: Logger
+    ) throws {
+        self.settings = settings
+        self.nodeName = nodeName
+        self.store = store
+        self.observed = observed
+        self.metadata = metadata
+        self.logger = logger
+        let keyring = try GossipKeyring(base64Keys: settings.secretKeys)
+        let advertize = try GossipAddress(settings.advertize)
+        var membershipSettings = Membership.Settings()
+        membershipSettings.probeInterval = settings.probeInterval
+        membershipSettings.probeTimeout = min(membershipSettings.probeTimeout, settings.probeInterval * 0.4)
+        membershipSettings.retransmitMult = settings.retransmitMult
+        membershipSettings.pushPullInterval = settings.syncInterval
+        membership = Mutex(Membership.Instance(
+            localName: nodeName,
+            localAddress: settings.advertize,
+            metadata: metadata.encode(),
+            seeds: settings.seeds.filter { $0 != settings.advertize },
+            settings: membershipSettings,
+            now: 0,
+            randomSeed: UInt64.random(in: .min ... .max)
+        ))
+        (jobs, jobQueue) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        reportSequence = Atomic(UInt64(Date().timeIntervalSince1970 * 1000) << 12)
+        // The handler is set below: it needs `self`.
+        let handlerBox = RequestHandlerBox()
+        transport = GossipTransport(
+            host: advertize.host, port: advertize.port, keyring: keyring, logger: logger,
+            requestHandler: { payload, from in await handlerBox.handle(payload, from: from) }
+        )
+        handlerBox.service.withLock { $0 = WeakService(service: self) }
+    }
+
+    // MARK: Service
+
+    func run() async throws {
+        try await transport.start()
+        logger.notice("cluster gossip listening", metadata: [
+            "flexlb.advertize": "\(settings.advertize)", "flexlb.seeds": "\(settings.seeds.joined(separator: ","))",
+        ])
+        let changes = store.changes()
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.runJobs() }
+            group.addTask { await self.receiveDatagrams() }
+            group.addTask { await self.tickLoop() }
+            group.addTask { await self.gossipLocalChanges(changes) }
+            group.addTask { await self.antiEntropyLoop() }
+            group.addTask { await self.observedLoop() }
+            group.addTask { await self.tombstoneLoop() }
+            // Until graceful shutdown: then announce the leave, give it a moment to travel, stop.
+            try? await gracefulShutdown()
+            execute(membership.withLock { $0.leave(now: self.now) })
+            try? await Task.sleep(for: .milliseconds(300))
+            group.cancelAll()
+        }
+        jobQueue.finish()
+        await transport.stop()
+        logger.notice("cluster gossip stopped; this node left the cluster")
+    }
+
+    /// Seconds since start: the membership state machine's clock.
+    var now: Double {
+        let elapsed = ContinuousClock.now - started
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    private var wallMilliseconds: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: Loops
+
+    private func runJobs() async {
+        await withDiscardingTaskGroup { group in
+            for await job in jobs { group.addTask { await job() } }
+        }
+    }
+
+    private func receiveDatagrams() async {
+        for await datagram in transport.datagrams {
+            if Task.isCancelled { break }
+            let (from, payload) = (datagram.from, datagram.payload)
+            noteHeard(from)
+            let message: Membership.Message
+            do {
+                message = try Membership.Message.decode(payload)
+            } catch {
+                logger.debug("undecodable gossip datagram", metadata: ["flexlb.peer": "\(from)", "error": "\(error)"])
+                continue
+            }
+            execute(membership.withLock { $0.receive(message, from: from, now: self.now) })
+        }
+    }
+
+    private func tickLoop() async {
+        while !Task.isCancelled {
+            execute(membership.withLock { $0.tick(now: self.now) })
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Local writes go out by gossip (piggybacked) or, when too large, by a TCP push.
+    private func gossipLocalChanges(_ changes: AsyncStream<StoreChange>) async {
+        for await change in changes where change.source == .local {
+            for record in change.records {
+                var writer = BinaryWriter()
+                record.encode(into: &writer)
+                execute(membership.withLock { $0.broadcast(key: "r/" + record.name, payload: writer.bytes) })
+            }
+        }
+    }
+
+    private func antiEntropyLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(settings.syncInterval))
+            if let peer = liveMembers().filter({ $0.name != nodeName }).randomElement() {
+                await pushPull(with: peer.address)
+            }
+        }
+    }
+
+    /// This node's observed state to every live member, whenever it changes (checked 4 times a second).
+    private func observedLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(250))
+            guard let report = await currentReport(onlyIfChanged: true) else { continue }
+            let request = SyncRequest.observed(report).encode()
+            for member in liveMembers() where member.name != nodeName {
+                enqueue { [self] in _ = try? await transport.request(request, to: member.address, timeout: .seconds(2)) }
+            }
+        }
+    }
+
+    private func tombstoneLoop() async {
+        let policy = TombstonePolicy(retention: Int64(settings.tombstoneRetention * 1000))
+        while !Task.isCancelled {
+            do {
+                let collected = try await store.collectTombstones(policy: policy, now: wallMilliseconds)
+                if collected > 0 { logger.info("collected tombstones", metadata: ["flexlb.count": "\(collected)"]) }
+            } catch {
+                logger.error("tombstone collection failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(min(3600, max(60, settings.tombstoneRetention / 10))))
+        }
+    }
+
+    func enqueue(_ job: @escaping @Sendable () async -> Void) { jobQueue.yield(job) }
+
+    // MARK: State accessors (the locks stay in this file)
+
+    func membershipState() -> [Membership.MemberState] { membership.withLock { $0.pushPullState() } }
+
+    func mergeMembership(_ states: [Membership.MemberState]) -> [Membership.Directive] {
+        membership.withLock { $0.mergePushPull(states, now: self.now) }
+    }
+
+    func membershipSnapshot() -> [Membership.Member] { membership.withLock { $0.snapshot() } }
+
+    func noteHeard(_ address: String) {
+        let host = (try? GossipHost.of(address)) ?? address
+        let now = wallMilliseconds
+        heard.withLock { $0[host] = now }
+    }
+
+    func heardSnapshot() -> [String: Int64] { heard.withLock { $0 } }
+
+    func remoteForget(_ node: String) { remote.forget(node) }
+    func remoteOffer(_ report: ObservedReport) { remote.offer(report) }
+    func remoteReports() -> [ObservedReport] { remote.all() }
+    func remoteStatuses(of instance: String, from nodes: Set<String>) -> [String: NodeInstanceStatus] {
+        remote.status(of: instance, from: nodes)
+    }
+
+    /// This node's view of every live instance: the data plane's observation, or `pending` with the
+    /// reason when this node runs none. With `onlyIfChanged`, nil unless something other than the
+    /// observation time changed since the last report.
+    func currentReport(onlyIfChanged: Bool) async -> ObservedReport? {
+        guard let records = try? await store.list() else { return nil }
+        let now = wallMilliseconds
+        var statuses: [String: NodeInstanceStatus] = [:]
+        for record in records {
+            statuses[record.name] = observed?.status(of: record.name) ?? NodeInstanceStatus(
+                state: .pending, vip: .unknown,
+                message: observed == nil ? "data plane disabled on this node" : "waiting for the data plane",
+                observedAt: now
+            )
+        }
+        var comparable = statuses
+        for key in comparable.keys { comparable[key]?.observedAt = nil }
+        guard onlyIfChanged else {
+            // An exchange carries the current view under the last announced sequence; a change not
+            // yet announced gets its own sequence from the loop within 250 ms.
+            return ObservedReport(node: nodeName, sequence: reportSequence.load(ordering: .relaxed), statuses: statuses)
+        }
+        let changed = lastReport.withLock { last -> Bool in
+            defer { last = comparable }
+            return last != comparable
+        }
+        guard changed else { return nil }
+        return ObservedReport(node: nodeName, sequence: reportSequence.add(1, ordering: .relaxed).newValue, statuses: statuses)
+    }
+}
+
+/// Lets the transport's request handler reach the service without a retain cycle at init.
+private final class RequestHandlerBox: Sendable {
+    let service = Mutex<WeakService?>(nil)
+
+    func handle(_ payload: [UInt8], from: String) async -> [UInt8]? {
+        guard let target = service.withLock({ $0?.service }) else { return nil }
+        return await target.handle(payload, from: from)
+    }
+}
+
+private struct WeakService: Sendable {
+    weak var service: ClusterService?
+}
