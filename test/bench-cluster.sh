@@ -10,10 +10,11 @@ export PATH="/opt/swift/usr/bin:$PATH"
 for tool in ip nft curl python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install iproute2 nftables curl python3)"; exit 1; }
 done
-echo "==> building flexlbd and flexlb (release)"
-swift build -c release --product flexlbd >/dev/null
-swift build -c release --product flexlb >/dev/null
-bin=$(swift build -c release --show-bin-path)
+config="${BENCH_CONFIG:-release}"   # BENCH_CONFIG=debug reuses the test build
+echo "==> building flexlbd and flexlb ($config)"
+swift build -c "$config" --product flexlbd >/dev/null
+swift build -c "$config" --product flexlb >/dev/null
+bin=$(swift build -c "$config" --show-bin-path)
 VENV="${FLEXLB_TEST_VENV:-$PWD/.venv-test}"
 PY="$VENV/bin/python"
 [ -x "$PY" ] || { echo "run test/run-tests.sh once first (it creates the venv at $VENV)"; exit 1; }

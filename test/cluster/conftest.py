@@ -86,6 +86,8 @@ class Cluster:
         self.starts: dict[str, int] = {}
         self.helpers: list[subprocess.Popen] = []
         self.partitioned = False
+        # Extra top-level configuration for every node (benchmarks turn haproxy.check off).
+        self.extra: dict = {}
 
     def ns(self, short: str) -> str:
         return f"{self.prefix}-{short}"
@@ -166,6 +168,7 @@ class Cluster:
                 "secret_key": key or self.key,
                 **cluster,
             },
+            **self.extra,
         }
         return c
 

@@ -81,25 +81,36 @@ extension ClusterService {
 // MARK: Push/pull
 
 extension ClusterService {
-    /// One anti-entropy exchange: membership tables, digests, the records each side lacks, and
-    /// observed state, both ways.
+    /// One anti-entropy exchange. Membership tables go both ways; digests are compared by
+    /// fingerprint first and exchanged whole only when they differ; then each side gets the records
+    /// it lacks (we fetch theirs, push ours) and the observed reports newer than its own.
     func pushPull(with address: String) async {
         do {
-            let digest = try await store.digest()
+            let mine = try await store.digest()
             let request = SyncRequest.pushPull(
-                members: membershipState(),
-                digest: digest,
-                observed: await currentReport(onlyIfChanged: false).map { [$0] } ?? []
+                members: membershipState(), fingerprint: mine.fingerprint, known: remoteKnownSequences()
             )
             let answer = try SyncResponse.decode(try await transport.request(request.encode(), to: address, timeout: .seconds(5)))
-            guard case .pushPull(let members, let theirs, let records, let reports) = answer else {
+            guard case .pushPull(let members, let theirs, let reports) = answer else {
                 throw DecodingFailure("unexpected answer to push/pull")
             }
             execute(mergeMembership(members))
-            try await absorb(records: records, reports: reports, digest: theirs)
-            // What they lack, by their digest as it was before our records reached them.
-            let ours = try await store.digest()
-            let missing = ours.newer(than: theirs)
+            for report in reports where report.node != nodeName { remoteOffer(report) }
+            guard let theirs else { return }  // in sync
+            if theirs.watermark > mine.watermark {
+                // They collected tombstones we still hold, or records of ours are ghosts of deletes we missed.
+                try await store.adoptWatermark(theirs.watermark, peerHolds: Set(theirs.entries.keys))
+            }
+            let wanted = theirs.newer(than: mine)
+            if !wanted.isEmpty {
+                let fetched = try SyncResponse.decode(
+                    try await transport.request(SyncRequest.fetch(wanted).encode(), to: address, timeout: .seconds(10))
+                )
+                guard case .records(let records) = fetched else { throw DecodingFailure("unexpected answer to fetch") }
+                try await store.merge(records, now: wallMillisecondsNow)
+            }
+            let current = try await store.digest()
+            let missing = current.newer(than: theirs)
             if !missing.isEmpty {
                 let push = SyncRequest.records(try await store.records(named: missing)).encode()
                 _ = try await transport.request(push, to: address, timeout: .seconds(10))
@@ -114,15 +125,18 @@ extension ClusterService {
         noteHeard(from)
         do {
             switch try SyncRequest.decode(payload) {
-            case .pushPull(let members, let theirs, let reports):
+            case .pushPull(let members, let fingerprint, let known):
                 // Merge first, so a refutation of ours is in the answer.
                 execute(mergeMembership(members))
-                try await absorb(records: [], reports: reports, digest: theirs)
                 let ours = try await store.digest()
-                let newer = try await store.records(named: ours.newer(than: theirs))
-                var observed = remoteReports()
-                if let mine = await currentReport(onlyIfChanged: false) { observed.append(mine) }
-                return SyncResponse.pushPull(members: membershipState(), digest: ours, records: newer, observed: observed).encode()
+                var observed = remoteReports().filter { $0.sequence > known[$0.node] ?? 0 }
+                if let mine = await currentReport(onlyIfChanged: false), mine.sequence > known[nodeName] ?? 0 {
+                    observed.append(mine)
+                }
+                let digest = ours.fingerprint == fingerprint ? nil : ours
+                return SyncResponse.pushPull(members: membershipState(), digest: digest, observed: observed).encode()
+            case .fetch(let names):
+                return SyncResponse.records(try await store.records(named: names)).encode()
             case .records(let records):
                 try await store.merge(records, now: wallMillisecondsNow)
                 return SyncResponse.accepted.encode()
@@ -134,16 +148,5 @@ extension ClusterService {
             logger.warning("refused a sync request", metadata: ["flexlb.peer": "\(from)", "error": "\(error)"])
             return nil
         }
-    }
-
-    private func absorb(records: [InstanceRecord], reports: [ObservedReport], digest theirs: RecordDigest) async throws {
-        // A peer that collected tombstones we still hold, or that holds no trace of records we
-        // have from before its collection horizon: those are deletes we missed.
-        let ours = try await store.digest()
-        if theirs.watermark > ours.watermark {
-            try await store.adoptWatermark(theirs.watermark, peerHolds: Set(theirs.entries.keys))
-        }
-        if !records.isEmpty { try await store.merge(records, now: wallMillisecondsNow) }
-        for report in reports where report.node != nodeName { remoteOffer(report) }
     }
 }

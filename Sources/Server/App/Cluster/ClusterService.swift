@@ -211,37 +211,42 @@ final class ClusterService: Service, ClusterView, Sendable {
     func remoteForget(_ node: String) { remote.forget(node) }
     func remoteOffer(_ report: ObservedReport) { remote.offer(report) }
     func remoteReports() -> [ObservedReport] { remote.all() }
+    func remoteKnownSequences() -> [String: UInt64] {
+        var known = Dictionary(uniqueKeysWithValues: remote.all().map { ($0.node, $0.sequence) })
+        known[nodeName] = reportSequence.load(ordering: .relaxed)
+        return known
+    }
     func remoteStatuses(of instance: String, from nodes: Set<String>) -> [String: NodeInstanceStatus] {
         remote.status(of: instance, from: nodes)
     }
 
-    /// This node's view of every live instance: the data plane's observation, or `pending` with the
-    /// reason when this node runs none. With `onlyIfChanged`, nil unless something other than the
+    /// This node's view of every live instance: the data plane's observation (nothing per instance
+    /// when this node runs none; see ``ObservedReport/dataPlane``). With `onlyIfChanged`, nil unless something other than the
     /// observation time changed since the last report.
     func currentReport(onlyIfChanged: Bool) async -> ObservedReport? {
-        guard let records = try? await store.list() else { return nil }
-        let now = wallMilliseconds
         var statuses: [String: NodeInstanceStatus] = [:]
-        for record in records {
-            statuses[record.name] = observed?.status(of: record.name) ?? NodeInstanceStatus(
-                state: .pending, vip: .unknown,
-                message: observed == nil ? "data plane disabled on this node" : "waiting for the data plane",
-                observedAt: now
-            )
+        if let observed {
+            guard let records = try? await store.list() else { return nil }
+            let now = wallMilliseconds
+            for record in records {
+                statuses[record.name] = observed.status(of: record.name)
+                    ?? NodeInstanceStatus(state: .pending, vip: .unknown, message: "waiting for the data plane", observedAt: now)
+            }
         }
+        let dataPlane = observed != nil
         var comparable = statuses
         for key in comparable.keys { comparable[key]?.observedAt = nil }
         guard onlyIfChanged else {
             // An exchange carries the current view under the last announced sequence; a change not
             // yet announced gets its own sequence from the loop within 250 ms.
-            return ObservedReport(node: nodeName, sequence: reportSequence.load(ordering: .relaxed), statuses: statuses)
+            return ObservedReport(node: nodeName, sequence: reportSequence.load(ordering: .relaxed), statuses: statuses, dataPlane: dataPlane)
         }
         let changed = lastReport.withLock { last -> Bool in
             defer { last = comparable }
             return last != comparable
         }
         guard changed else { return nil }
-        return ObservedReport(node: nodeName, sequence: reportSequence.add(1, ordering: .relaxed).newValue, statuses: statuses)
+        return ObservedReport(node: nodeName, sequence: reportSequence.add(1, ordering: .relaxed).newValue, statuses: statuses, dataPlane: dataPlane)
     }
 }
 

@@ -9,11 +9,15 @@ struct ObservedReport: Sendable, Hashable {
     var node: String
     var sequence: UInt64
     var statuses: [String: NodeInstanceStatus]
+    /// False when the node runs no data plane: it then reports nothing per instance, and readers
+    /// show every instance as pending there (saves sending the whole instance list on every write).
+    var dataPlane: Bool = true
 
     func encode(into writer: inout BinaryWriter) {
         writer.write(UInt8(1))
         writer.write(node)
         writer.write(sequence)
+        writer.write(dataPlane)
         writer.write(UInt32(statuses.count))
         for (name, status) in statuses.sorted(by: { $0.key < $1.key }) {
             writer.write(name)
@@ -26,12 +30,13 @@ struct ObservedReport: Sendable, Hashable {
         guard format == 1 else { throw DecodingFailure("unknown report format \(format)") }
         let node = try reader.readString()
         let sequence = try reader.readUInt64()
+        let dataPlane = try reader.readBool()
         var statuses: [String: NodeInstanceStatus] = [:]
         for _ in 0..<(try reader.readCount(max: 100_000)) {
             let name = try reader.readString()
             statuses[name] = try NodeInstanceStatus.decode(jsonBytes: try reader.readBytes(), strict: false)
         }
-        return ObservedReport(node: node, sequence: sequence, statuses: statuses)
+        return ObservedReport(node: node, sequence: sequence, statuses: statuses, dataPlane: dataPlane)
     }
 }
 
@@ -56,7 +61,11 @@ final class RemoteObservations: Sendable {
         reports.withLock { reports in
             var result: [String: NodeInstanceStatus] = [:]
             for (node, report) in reports where nodes.contains(node) {
-                if let status = report.statuses[instance] { result[node] = status }
+                if let status = report.statuses[instance] {
+                    result[node] = status
+                } else if !report.dataPlane {
+                    result[node] = NodeInstanceStatus(state: .pending, vip: .unknown, message: "data plane disabled on this node")
+                }
             }
             return result
         }

@@ -4,18 +4,22 @@ import FlexLBModel
 /// The TCP request/response bodies of cluster sync (inside the gossip transport's encrypted frames).
 /// Versioned by their first byte; every count bounded; a body that does not decode is refused whole.
 enum SyncRequest: Sendable {
-    /// Anti-entropy and join: my members, my digest and my node's observed state. The answer
-    /// carries the peer's, plus every record it holds newer than mine.
-    case pushPull(members: [Membership.MemberState], digest: RecordDigest, observed: [ObservedReport])
+    /// Anti-entropy and join: my members, the fingerprint of my digest, and the sequence of every
+    /// node's observed report I hold. The answer carries the peer's members, its full digest only
+    /// when the fingerprints differ, and the reports newer than mine: an idle exchange is small.
+    case pushPull(members: [Membership.MemberState], fingerprint: UInt64, known: [String: UInt64])
     /// Records pushed to a peer: changes too large to piggyback, and what a push/pull found it lacks.
     case records([InstanceRecord])
     /// A node's observed state changed.
     case observed(ObservedReport)
+    /// The records with these names (after a digest comparison).
+    case fetch([String])
 }
 
 enum SyncResponse: Sendable {
-    case pushPull(members: [Membership.MemberState], digest: RecordDigest, records: [InstanceRecord], observed: [ObservedReport])
+    case pushPull(members: [Membership.MemberState], digest: RecordDigest?, observed: [ObservedReport])
     case accepted
+    case records([InstanceRecord])
 }
 
 extension SyncRequest {
@@ -23,17 +27,25 @@ extension SyncRequest {
         var writer = BinaryWriter()
         writer.write(UInt8(1))  // format
         switch self {
-        case .pushPull(let members, let digest, let observed):
+        case .pushPull(let members, let fingerprint, let known):
             writer.write(UInt8(1))
             SyncCodec.write(members: members, into: &writer)
-            digest.encode(into: &writer)
-            SyncCodec.write(reports: observed, into: &writer)
+            writer.write(fingerprint)
+            writer.write(UInt32(known.count))
+            for (node, sequence) in known.sorted(by: { $0.key < $1.key }) {
+                writer.write(node)
+                writer.write(sequence)
+            }
         case .records(let records):
             writer.write(UInt8(2))
             SyncCodec.write(records: records, into: &writer)
         case .observed(let report):
             writer.write(UInt8(3))
             report.encode(into: &writer)
+        case .fetch(let names):
+            writer.write(UInt8(4))
+            writer.write(UInt32(names.count))
+            for name in names { writer.write(name) }
         }
         return writer.bytes
     }
@@ -44,13 +56,17 @@ extension SyncRequest {
         let request: SyncRequest
         switch try reader.readUInt8() {
         case 1:
-            request = .pushPull(
-                members: try SyncCodec.readMembers(&reader),
-                digest: try RecordDigest.decode(from: &reader),
-                observed: try SyncCodec.readReports(&reader)
-            )
+            let members = try SyncCodec.readMembers(&reader)
+            let fingerprint = try reader.readUInt64()
+            var known: [String: UInt64] = [:]
+            for _ in 0..<(try reader.readCount(max: 10_000)) {
+                let node = try reader.readString()
+                known[node] = try reader.readUInt64()
+            }
+            request = .pushPull(members: members, fingerprint: fingerprint, known: known)
         case 2: request = .records(try SyncCodec.readRecords(&reader))
         case 3: request = .observed(try ObservedReport.decode(from: &reader))
+        case 4: request = .fetch(try (0..<reader.readCount(max: 1_000_000)).map { _ in try reader.readString() })
         case let kind: throw DecodingFailure("unknown sync request \(kind)")
         }
         guard reader.isAtEnd else { throw DecodingFailure("trailing bytes in sync request") }
@@ -63,14 +79,17 @@ extension SyncResponse {
         var writer = BinaryWriter()
         writer.write(UInt8(1))
         switch self {
-        case .pushPull(let members, let digest, let records, let observed):
+        case .pushPull(let members, let digest, let observed):
             writer.write(UInt8(1))
             SyncCodec.write(members: members, into: &writer)
-            digest.encode(into: &writer)
-            SyncCodec.write(records: records, into: &writer)
+            writer.write(digest != nil)
+            digest?.encode(into: &writer)
             SyncCodec.write(reports: observed, into: &writer)
         case .accepted:
             writer.write(UInt8(2))
+        case .records(let records):
+            writer.write(UInt8(3))
+            SyncCodec.write(records: records, into: &writer)
         }
         return writer.bytes
     }
@@ -81,13 +100,11 @@ extension SyncResponse {
         let response: SyncResponse
         switch try reader.readUInt8() {
         case 1:
-            response = .pushPull(
-                members: try SyncCodec.readMembers(&reader),
-                digest: try RecordDigest.decode(from: &reader),
-                records: try SyncCodec.readRecords(&reader),
-                observed: try SyncCodec.readReports(&reader)
-            )
+            let members = try SyncCodec.readMembers(&reader)
+            let digest = try reader.readBool() ? try RecordDigest.decode(from: &reader) : nil
+            response = .pushPull(members: members, digest: digest, observed: try SyncCodec.readReports(&reader))
         case 2: response = .accepted
+        case 3: response = .records(try SyncCodec.readRecords(&reader))
         case let kind: throw DecodingFailure("unknown sync response \(kind)")
         }
         guard reader.isAtEnd else { throw DecodingFailure("trailing bytes in sync response") }
