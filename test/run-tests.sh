@@ -161,10 +161,14 @@ if [ "$BUILD_OK" = 1 ]; then
     # Cluster mode: three flexlbd nodes gossiping in network namespaces (partitions with nftables).
     run_stage cluster count_pytest timeout --kill-after=30 900 \
         "$VENV/bin/python" -m pytest -p no:cacheprovider -s test/cluster
+    # Cluster data plane: three nodes with keepalived and HAProxy, failover, drain, the cluster API VIP.
+    run_stage failover count_pytest timeout --kill-after=30 900 \
+        "$VENV/bin/python" -m pytest -p no:cacheprovider -s test/failover
 else
     SUMMARY+=("e2e: not run (build failed)")
     SUMMARY+=("dataplane: not run (build failed)")
     SUMMARY+=("cluster: not run (build failed)")
+    SUMMARY+=("failover: not run (build failed)")
 fi
 
 # ---------------------------------------------------------------------------------------------

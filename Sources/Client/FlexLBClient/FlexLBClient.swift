@@ -142,6 +142,28 @@ public struct FlexLBClient: Sendable {
         }
     }
 
+    /// Drains a member (`POST /nodes/{name}/drain`): its VIPs move to the other nodes.
+    public func drainNode(_ name: String) async throws(FlexLBError) -> Node {
+        switch try await call({ try await api.drainNode(.init(name: name)) }) {
+        case .ok(let node): return node
+        case .badRequest(let e): throw FlexLBError(400, e)
+        case .notFound(let e): throw FlexLBError(404, e)
+        case .serviceUnavailable(let e): throw FlexLBError(503, e)
+        case .internalServerError(let e): throw FlexLBError(500, e)
+        }
+    }
+
+    /// Puts a drained member back into service (`POST /nodes/{name}/undrain`).
+    public func undrainNode(_ name: String) async throws(FlexLBError) -> Node {
+        switch try await call({ try await api.undrainNode(.init(name: name)) }) {
+        case .ok(let node): return node
+        case .badRequest(let e): throw FlexLBError(400, e)
+        case .notFound(let e): throw FlexLBError(404, e)
+        case .serviceUnavailable(let e): throw FlexLBError(503, e)
+        case .internalServerError(let e): throw FlexLBError(500, e)
+        }
+    }
+
     /// Whether the answering node is ready (`GET /ready`: 200 or 503), with its checks.
     public func ready() async throws(FlexLBError) -> Probe {
         switch try await call({ try await api.ready() }) {

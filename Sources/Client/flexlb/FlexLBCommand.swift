@@ -9,7 +9,7 @@ struct FlexLBCommand: AsyncParsableCommand {
         commandName: "flexlb",
         abstract: "Manage FlexLB load-balancer instances and certificates.",
         discussion: "Exit status: 0 on success; 1 when the server refused the request (its message and every violation are printed to stderr) or a local operation failed; 2 for usage errors, invalid input files, bad connection settings, or when no server could be reached.",
-        subcommands: [InstanceCommand.self, StatusCommand.self, CertsCommand.self]
+        subcommands: [InstanceCommand.self, NodeCommand.self, StatusCommand.self, CertsCommand.self]
     )
 
     /// Runs the command, mapping errors to the documented exit statuses.

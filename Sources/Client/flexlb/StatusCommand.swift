@@ -28,7 +28,7 @@ struct StatusCommand: AsyncParsableCommand {
             var rows = nodes.sorted { $0.name < $1.name }.map { node in
                 [
                     node.name + (node.isSelf == true ? " (*)" : ""),
-                    readyz[node.name]?.rawValue ?? node.state.rawValue,
+                    readyz[node.name]?.rawValue ?? node.readiness?.rawValue ?? node.state.rawValue,
                     node.apiAddress ?? "-",
                     node.version ?? "-",
                 ]

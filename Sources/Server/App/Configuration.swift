@@ -43,7 +43,13 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// Initial VRRP state (`keepalived.state`: `MASTER` for a single node or the preferred node, else `BACKUP`).
     public var vrrpInitialMaster = true
     /// VRRP advertisement interval in seconds (`keepalived.advert_int`; VRRPv3 allows sub-second).
+    /// Default 1 s on a single node, 0.1 s in cluster mode (failover in 3 × 0.1 s + skew).
     public var vrrpAdvertInterval = 1.0
+    /// Whether `keepalived.advert_int` was given (cluster mode otherwise defaults to 0.1 s).
+    public var vrrpAdvertIntervalSet = false
+    /// Cluster mode: let a node that returns take back the VIPs it ranks first for (`keepalived.preempt`).
+    /// Default false (`nopreempt`): a failure costs one move, not two.
+    public var vrrpPreempt = false
     /// Source address of unicast adverts (`keepalived.unicast_src_ip`).
     public var vrrpUnicastSourceIP: String?
     /// Unicast VRRP peers (`keepalived.unicast_peers`); empty means multicast.
@@ -69,6 +75,11 @@ public struct NodeConfiguration: Sendable, Equatable {
         public var retransmitMult: Int = 4
         /// How long tombstones are kept, in seconds (`cluster.tombstone_retention`; default 7 days).
         public var tombstoneRetention: Double = 7 * 24 * 3600
+        /// VIP:port of the cluster API (`cluster.endpoint`, 0.4 key): the `cluster.name` instance.
+        public var endpoint: String?
+        /// Interface carrying the endpoint VIP (`cluster.endpoint_interface`); default: the interface
+        /// with an address in the VIP's network.
+        public var endpointInterface: String?
 
         public init(advertize: String) { self.advertize = advertize }
     }
@@ -140,6 +151,8 @@ public struct NodeConfiguration: Sendable, Equatable {
                     case "sync_interval": settings.syncInterval = try reader.duration(value, path, in: 0.1...3600)
                     case "retransmit_mult": settings.retransmitMult = try reader.int(value, path, in: 1...16)
                     case "tombstone_retention": settings.tombstoneRetention = try reader.duration(value, path, in: 60...(365 * 24 * 3600))
+                    case "endpoint": settings.endpoint = try reader.hostPort(value, path, wildcard: false)
+                    case "endpoint_interface": settings.endpointInterface = try reader.string(value, path, pattern: #"^[A-Za-z0-9\-_.]{1,15}$"#)
                     default: throw reader.unknown(path)
                     }
                 }
@@ -188,6 +201,8 @@ public struct NodeConfiguration: Sendable, Equatable {
                             throw reader.error(path, "must be a number of seconds in 0.01...40.95")
                         }
                         config.vrrpAdvertInterval = seconds
+                        config.vrrpAdvertIntervalSet = true
+                    case "preempt": config.vrrpPreempt = try reader.bool(value, path)
                     case "unicast_src_ip": config.vrrpUnicastSourceIP = try reader.ipAddress(value, path)
                     case "unicast_peers":
                         guard let items = value.sequence else { throw reader.error(path, "must be a list of IP addresses") }

@@ -1,5 +1,6 @@
 import FlexLBAPI
 import FlexLBDataPlane
+import FlexLBModel
 import FlexLBRender
 import FlexLBStore
 import Foundation
@@ -33,11 +34,12 @@ public struct FlexLBNode: Sendable {
         self.configuration = configuration
         self.logger = logger
         try Self.prepareDataDirectory(configuration.dataDir)
-        self.store = try SQLiteStateStore(
-            path: configuration.databasePath,
-            nodeName: configuration.name,
-            virtualRouterIDs: configuration.minVirtualRouterID...configuration.maxVirtualRouterID
+        // With a cluster endpoint, the highest VRID is reserved for it.
+        let endpointVRID = configuration.cluster?.endpoint == nil ? nil : configuration.maxVirtualRouterID
+        let instanceVRIDs = configuration.minVirtualRouterID...max(
+            configuration.minVirtualRouterID, configuration.maxVirtualRouterID - (endpointVRID == nil ? 0 : 1)
         )
+        self.store = try SQLiteStateStore(path: configuration.databasePath, nodeName: configuration.name, virtualRouterIDs: instanceVRIDs)
         do {
             self.tls = try ServerTLSContext(files: .init(
                 certificateChain: configuration.tlsCert,
@@ -48,52 +50,85 @@ public struct FlexLBNode: Sendable {
             throw ConfigurationError("cannot load TLS files (tls_cert, tls_key, tls_ca_cert): \(error)")
         }
         self.observed = ObservedStatus()
-        if configuration.dataPlaneEnabled {
-            for (key, binary) in [("haproxy.binary", configuration.haproxyBinary), ("keepalived.binary", configuration.keepalivedBinary)]
-            where !FileManager.default.isExecutableFile(atPath: binary) {
-                throw ConfigurationError("\(key): \(binary) is not an executable (install it, or set data_plane.enabled: false)")
-            }
-            self.reconciler = Reconciler(
-                store: store,
-                settings: DataPlaneSettings(
-                    dataDir: configuration.dataDir,
-                    haproxyBinary: configuration.haproxyBinary,
-                    keepalivedBinary: configuration.keepalivedBinary,
-                    node: NodeSettings(
-                        routerID: configuration.name,
-                        priority: configuration.vrrpPriority,
-                        initialStateMaster: configuration.vrrpInitialMaster,
-                        advertInterval: configuration.vrrpAdvertInterval,
-                        unicastSourceIP: configuration.vrrpUnicastSourceIP,
-                        unicastPeers: configuration.vrrpUnicastPeers
-                    )
-                ),
-                observed: observed,
-                logger: logger
-            )
-        } else {
-            self.reconciler = nil
-        }
         if let settings = configuration.cluster {
+            let addresses = InterfaceAddresses.published()
             do {
                 self.cluster = try ClusterService(
                     settings: settings,
                     nodeName: configuration.name,
                     store: store,
                     observed: configuration.dataPlaneEnabled ? observed : nil,
-                    metadata: NodeMetadata(
-                        apiAddress: Self.apiAddress(configuration),
-                        version: Self.version,
-                        addresses: InterfaceAddresses.published()
-                    ),
+                    metadata: NodeMetadata(apiAddress: Self.apiAddress(configuration), version: Self.version, addresses: addresses),
+                    dataDir: configuration.dataDir,
+                    clusterName: configuration.clusterName,
+                    endpoint: try endpointVRID.map { try Self.endpoint(settings, vrid: $0, addresses: addresses) },
                     logger: logger
                 )
+            } catch let error as ConfigurationError {
+                throw error
             } catch {
                 throw ConfigurationError("cluster: \(error)")
             }
         } else {
             self.cluster = nil
         }
+        if configuration.dataPlaneEnabled {
+            for (key, binary) in [("haproxy.binary", configuration.haproxyBinary), ("keepalived.binary", configuration.keepalivedBinary)]
+            where !FileManager.default.isExecutableFile(atPath: binary) {
+                throw ConfigurationError("\(key): \(binary) is not an executable (install it, or set data_plane.enabled: false)")
+            }
+            var node = NodeSettings(
+                routerID: configuration.name,
+                priority: configuration.vrrpPriority,
+                initialStateMaster: configuration.vrrpInitialMaster,
+                advertInterval: configuration.vrrpAdvertInterval,
+                unicastSourceIP: configuration.vrrpUnicastSourceIP,
+                unicastPeers: configuration.vrrpUnicastPeers
+            )
+            if cluster != nil {
+                // Priorities, peers and health files come from membership (VRRPGroupPlan); every
+                // node starts as BACKUP and, by default, does not preempt.
+                node.initialStateMaster = false
+                node.priority = 100
+                node.noPreempt = !configuration.vrrpPreempt
+                if !configuration.vrrpAdvertIntervalSet { node.advertInterval = 0.1 }
+            }
+            let reconciler = Reconciler(
+                store: store,
+                settings: DataPlaneSettings(
+                    dataDir: configuration.dataDir,
+                    haproxyBinary: configuration.haproxyBinary,
+                    keepalivedBinary: configuration.keepalivedBinary,
+                    node: node
+                ),
+                observed: observed,
+                topology: cluster,
+                logger: logger
+            )
+            cluster?.setDrainHook { reconciler.poke() }
+            self.reconciler = reconciler
+        } else {
+            self.reconciler = nil
+        }
+    }
+
+    /// Resolves `cluster.endpoint` to the interface and prefix of this node's address in its network.
+    static func endpoint(_ settings: NodeConfiguration.ClusterSettings, vrid: Int, addresses: [String: [String]]) throws -> ClusterService.EndpointSettings {
+        guard let text = settings.endpoint, let (host, port) = ClusterService.split(text) else {
+            throw ConfigurationError("cluster.endpoint: must be address:port")
+        }
+        let family4 = Subnet.parse(host)?.count == 4
+        for (interface, list) in addresses.sorted(by: { $0.key < $1.key }) where settings.endpointInterface == nil || settings.endpointInterface == interface {
+            for cidr in list {
+                if let subnet = Subnet(cidr: cidr), subnet.isIPv4 == family4, subnet.contains(host), Subnet.address(ofCIDR: cidr) != host {
+                    return .init(address: host, port: port, interface: interface, prefixLength: subnet.prefixLength, virtualRouterID: vrid)
+                }
+            }
+        }
+        if let interface = settings.endpointInterface {
+            return .init(address: host, port: port, interface: interface, prefixLength: family4 ? 32 : 128, virtualRouterID: vrid)
+        }
+        throw ConfigurationError("cluster.endpoint: no interface of this node has an address in the network of \(host); set cluster.endpoint_interface")
     }
 
     /// The API address other nodes and clients use: `tls_host:tls_port`.

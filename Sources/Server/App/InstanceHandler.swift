@@ -62,6 +62,30 @@ struct InstanceHandler: APIProtocol {
         .ok(cluster.members())
     }
 
+    func drainNode(_ input: Operations.DrainNode.Input) async throws -> Operations.DrainNode.Output {
+        do {
+            return .ok(try await cluster.setDrained(input.name, drained: true))
+        } catch {
+            return switch error.code {
+            case .notFound: .notFound(ErrorBody(message: error.message))
+            case .unavailable: .serviceUnavailable(ErrorBody(message: error.message))
+            case .unsupported: .badRequest(ErrorBody(message: error.message))
+            }
+        }
+    }
+
+    func undrainNode(_ input: Operations.UndrainNode.Input) async throws -> Operations.UndrainNode.Output {
+        do {
+            return .ok(try await cluster.setDrained(input.name, drained: false))
+        } catch {
+            return switch error.code {
+            case .notFound: .notFound(ErrorBody(message: error.message))
+            case .unavailable: .serviceUnavailable(ErrorBody(message: error.message))
+            case .unsupported: .badRequest(ErrorBody(message: error.message))
+            }
+        }
+    }
+
     func getOpenAPI(_ input: Operations.GetOpenAPI.Input) async throws -> Operations.GetOpenAPI.Output {
         .ok(OpenAPIDocument.yaml)
     }
@@ -97,7 +121,11 @@ struct InstanceHandler: APIProtocol {
         }
         // A record that no longer decodes is left out of the list (and logged), never a failed list.
         let conflicts = try await conflicts.current()
-        return .ok(matching.compactMap { record in
+        var endpoint: [Instance] = []
+        if let derived = cluster.endpointInstance(), input.name.map({ $0.isEmpty || clusterInstanceName.contains($0) }) ?? true {
+            endpoint = [endpointInstance(derived)]
+        }
+        return .ok(endpoint + matching.compactMap { record in
             do {
                 return try instance(record, conflicts: conflicts)
             } catch {
@@ -133,6 +161,9 @@ struct InstanceHandler: APIProtocol {
     }
 
     func get(_ input: Operations.Get.Input) async throws -> Operations.Get.Output {
+        if input.name == clusterInstanceName, let derived = cluster.endpointInstance() {
+            return .ok(endpointInstance(derived), etag: "\"\(derived.version)\"")
+        }
         guard let stored = try await store.get(name: input.name) else {
             return .notFound(ErrorBody(message: StoreError.notFound(input.name).description))
         }
@@ -273,6 +304,18 @@ struct InstanceHandler: APIProtocol {
             desiredState: stored.desiredState == .running ? .running : .stopped,
             version: version,
             nodes: nodes
+        )
+    }
+
+    /// The cluster endpoint instance, read-only, with every node's view like any other.
+    private func endpointInstance(_ derived: DesiredEndpoint) -> Instance {
+        var nodes = cluster.remoteStatus(of: clusterInstanceName)
+        nodes[node.name] = observed?.status(of: clusterInstanceName) ?? NodeInstanceStatus(
+            state: .pending, vip: .unknown, message: "data plane disabled on this node", observedAt: now()
+        )
+        return Instance(
+            id: derived.virtualRouterID, config: derived.config, status: nodes.mapValues(\.state),
+            desiredState: .running, version: derived.version, nodes: nodes
         )
     }
 

@@ -1,4 +1,5 @@
 import FlexLBRender
+import Foundation
 
 /// Where the data plane keeps its files and which binaries it runs. Every path lives under
 /// `data_dir`, so flexlbd never touches a system keepalived's or HAProxy's files.
@@ -36,6 +37,11 @@ public struct DataPlaneSettings: Sendable {
         self.keepalivedMaxDelay = keepalivedMaxDelay
         self.enableNonlocalBind = enableNonlocalBind
     }
+
+    /// iproute2's `ip`, used only to remove stale VIPs before a fresh keepalived starts.
+    public var ipBinary: String = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    } ?? "/usr/sbin/ip"
 
     public var haproxyConfigDir: String { dataDir + "/haproxy" }
     public var runDir: String { dataDir + "/run" }

@@ -19,6 +19,8 @@ public final class Reconciler: Service, Sendable {
     private let launcher: any ProcessLauncher
     private let observed: ObservedStatus
     private let logger: Logger
+    /// The cluster (membership, drain, the API endpoint instance); nil on a single node.
+    private let topologySource: (any TopologySource)?
     private let wakeup = Wakeup()
     private let runner = CommandRunner()
 
@@ -27,8 +29,10 @@ public final class Reconciler: Service, Sendable {
         settings: DataPlaneSettings,
         launcher: any ProcessLauncher = PosixProcessLauncher(),
         observed: ObservedStatus,
+        topology: (any TopologySource)? = nil,
         logger: Logger
     ) {
+        self.topologySource = topology
         self.store = store
         self.settings = settings
         self.launcher = launcher
@@ -103,7 +107,11 @@ public final class Reconciler: Service, Sendable {
         var stored: StoreSnapshot?
         /// Instances that cannot be served as stored (damaged rows, undecodable configs, VIP:port conflicts), with why.
         var problems: [String: String] = [:]
-        var keepalivedRendered: (versions: [String: Int64], conf: String)?
+        var keepalivedRendered: (versions: [String: Int64], groups: [VRRPGroupKey: VRRPGroupSettings], conf: String)?
+        /// What each VRRP group's health file says on this node (cluster mode).
+        var health: [VRRPGroupKey: String] = [:]
+        /// Cluster mode, before the node has heard from its peers: do not start keepalived yet.
+        var holdKeepalived = false
         var adopted = false
 
         init(clock: ContinuousClock) {
@@ -180,13 +188,29 @@ public final class Reconciler: Service, Sendable {
             }
         }
         state.problems = problems
+        let topology = topologySource?.topology()
+        state.holdKeepalived = topology.map { !$0.settled } ?? false
+        if let endpoint = topology?.endpoint {
+            // Derived from membership, identically on every node; its version is its content's.
+            desired.append(endpoint)
+            versions[endpoint.name] = Self.contentVersion(endpoint)
+        }
         if !state.adopted {
             adoptRunningProcesses(&state, names: desired.map(\.name))
             state.adopted = true
         }
+        if !keepalivedAlive(state) {
+            // No keepalived of ours runs (first start, or it was killed): VIPs still on the
+            // interfaces are stale — a keepalived killed with SIGKILL leaves them — and would answer
+            // ARP beside the real master. Remove them; the fresh keepalived re-adds what it owns.
+            await removeStaleVIPs(desired)
+        }
         // keepalived first: its config covers every instance at once, and a long series of HAProxy
         // starts (a burst of creates) must not hold back the VIPs or the coalesced reload.
-        await writeKeepalivedConfig(desired, versions: versions, state: &state)
+        let groups = topology.map {
+            VRRPGroupPlan.groups(for: desired, topology: $0, trackDirectory: settings.runDir + "/track")
+        } ?? [:]
+        await writeKeepalivedConfig(desired, versions: versions, groups: groups, state: &state)
         superviseKeepalived(&state)
         for instance in desired where instance.running {
             await applyHAProxy(instance, version: versions[instance.name] ?? 0, state: &state)
@@ -209,6 +233,7 @@ public final class Reconciler: Service, Sendable {
             state.appliedVersions[name] = nil
         }
         superviseKeepalived(&state)
+        if let topology { writeHealth(groups: groups.keys, desired: desired, drained: topology.drained, state: &state) }
         observe(desired, versions: versions, state: &state)
     }
 
@@ -384,14 +409,19 @@ public final class Reconciler: Service, Sendable {
 
     /// Renders keepalived.conf; a changed config is checked (`keepalived -t`), written, and marked
     /// for a coalesced reload.
-    private func writeKeepalivedConfig(_ desired: [DesiredInstance], versions: [String: Int64], state: inout PassState) async {
+    private func writeKeepalivedConfig(
+        _ desired: [DesiredInstance], versions: [String: Int64], groups: [VRRPGroupKey: VRRPGroupSettings], state: inout PassState
+    ) async {
         let conf: String
         do {
-            if let cached = state.keepalivedRendered, cached.versions == versions {
+            if let cached = state.keepalivedRendered, cached.versions == versions, cached.groups == groups {
                 conf = cached.conf
             } else {
-                conf = try KeepalivedRenderer.render(instances: desired, node: settings.node, paths: settings.renderPaths)
-                state.keepalivedRendered = (versions, conf)
+                var node = settings.node
+                node.groups = groups
+                if !groups.isEmpty { try ConfigFiles.makeDirectory(settings.runDir + "/track") }
+                conf = try KeepalivedRenderer.render(instances: desired, node: node, paths: settings.renderPaths)
+                state.keepalivedRendered = (versions, groups, conf)
             }
         } catch {
             state.keepalived.failure = "cannot render keepalived.conf: \(error)"
@@ -428,6 +458,9 @@ public final class Reconciler: Service, Sendable {
     /// change within a pass.
     private func superviseKeepalived(_ state: inout PassState) {
         let now = state.clock.now
+        if state.keepalived.pid == nil, state.holdKeepalived {
+            return
+        }
         let seconds = state.seconds
         if let pid = state.keepalived.pid, launcher.isRunning(pid: pid, executable: settings.keepalivedBinary) {
             if let since = state.keepalivedPendingSince, let last = state.keepalivedLastChange,
@@ -548,6 +581,68 @@ public final class Reconciler: Service, Sendable {
         )).map(HAProxyStatRow.parse) ?? []
         state.stats[name] = (now, rows)
         return rows
+    }
+
+    // MARK: Stale VIPs
+
+    private func keepalivedAlive(_ state: PassState) -> Bool {
+        guard let pid = state.keepalived.pid else { return false }
+        return launcher.isRunning(pid: pid, executable: settings.keepalivedBinary)
+    }
+
+    private func removeStaleVIPs(_ desired: [DesiredInstance]) async {
+        let held = InterfaceAddresses.current()
+        for instance in desired {
+            let config = instance.config
+            guard let vip = InterfaceAddresses.canonical(config.frontendIpaddress),
+                  held.contains(.init(interface: config.frontendInterface, address: vip)) else { continue }
+            do {
+                let result = try await runner.run(settings.ipBinary, ["addr", "del", "\(vip)/\(config.frontendNetPrefix)", "dev", config.frontendInterface])
+                logger.warning("removed a stale VIP left without keepalived", metadata: [
+                    "flexlb.instance": "\(instance.name)", "flexlb.vip": "\(vip)", "flexlb.output": "\(result.output)",
+                ])
+            } catch {
+                logger.error("cannot remove a stale VIP", metadata: ["flexlb.vip": "\(vip)", "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Cluster health
+
+    /// Writes each VRRP group's health file when its value changes; keepalived watches the files
+    /// (inotify) and moves a faulty group's VIP away at once with a priority-0 advert.
+    private func writeHealth(groups: some Sequence<VRRPGroupKey>, desired: [DesiredInstance], drained: Bool, state: inout PassState) {
+        var unhealthy: Set<String> = []
+        for instance in desired where instance.running {
+            let record = state.haproxy[instance.name]
+            if record?.pid == nil || record?.failure != nil { unhealthy.insert(instance.name) }
+        }
+        let wanted = VRRPGroupPlan.health(groups: groups, instances: desired, unhealthy: unhealthy, drained: drained)
+        for (key, value) in wanted where state.health[key] != value {
+            let path = VRRPGroupPlan.trackFile(for: key, in: settings.runDir + "/track")
+            do {
+                try ConfigFiles.writeAtomically(path, value + "\n")
+                state.health[key] = value
+                if value != "0" {
+                    logger.warning("giving up VIPs of a VRRP group", metadata: [
+                        "flexlb.group": "\(key)", "flexlb.reason": "\(drained ? "node drained" : "an instance cannot serve here")",
+                    ])
+                }
+            } catch {
+                logger.error("cannot write VRRP health file", metadata: ["flexlb.path": "\(path)", "error": "\(error)"])
+            }
+        }
+        for key in Array(state.health.keys) where wanted[key] == nil { state.health[key] = nil }
+    }
+
+    /// A version for an instance that is derived, not stored: a hash of its configuration.
+    public static func contentVersion(_ instance: DesiredInstance) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in instance.config.jsonBytes() + Array(String(instance.virtualRouterID).utf8) {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return Int64(bitPattern: hash & 0x3fff_ffff_ffff_ffff) | 1
     }
 
     // MARK: Pid files

@@ -38,11 +38,13 @@ public enum KeepalivedRenderer {
         }
         out.line("}")
 
-        // Instances sharing a virtual router id (more instances than VRIDs on a segment) share one
-        // vrrp_instance: its VIPs move together. The block is named after the VRID, so a member joining
-        // or leaving never renames it (a rename would make keepalived drop and re-add every VIP).
+        // Instances sharing a virtual router id on one interface and family (more instances than
+        // VRIDs, or two nodes that picked the same VRID concurrently) share one vrrp_instance: its
+        // VIPs move together. The block is named after the VRID, so a member joining or leaving never
+        // renames it (a rename would make keepalived drop and re-add every VIP); only a VRID used on
+        // two interfaces gets the interface in its name.
         var seenNames: Set<String> = []
-        var groups: [Int: [(name: String, config: InstanceConfig, family: AddressFamily)]] = [:]
+        var groups: [VRRPGroupKey: [(name: String, config: InstanceConfig, family: AddressFamily)]] = [:]
         for instance in instances.filter(\.running).sorted(by: { $0.name < $1.name }) {
             let name = instance.name
             let config = instance.config
@@ -62,47 +64,83 @@ public enum KeepalivedRenderer {
             guard (8...maxPrefix).contains(config.frontendNetPrefix) else {
                 throw RenderError(.invalidValue, at: "$.frontend_net_prefix", "instance \(name): must be in 8...\(maxPrefix) for this address")
             }
-            if let first = groups[instance.virtualRouterID]?.first,
-               first.config.frontendInterface != config.frontendInterface || first.family != family {
-                throw RenderError(
-                    .duplicate, at: "virtualRouterID",
-                    "instances \(first.name) and \(name) share virtual_router_id \(instance.virtualRouterID) but not the interface and address family"
-                )
-            }
-            groups[instance.virtualRouterID, default: []].append((name, config, family))
+            let key = VRRPGroupKey(virtualRouterID: instance.virtualRouterID, interface: config.frontendInterface, ipv4: family == .ipv4)
+            groups[key, default: []].append((name, config, family))
         }
-
-        for (vrid, members) in groups.sorted(by: { $0.key < $1.key }) {
-            let interface = members[0].config.frontendInterface
+        var trackFiles: [(name: String, path: String)] = []
+        var blocks = ConfigWriter()
+        for (key, members) in groups.sorted(by: { $0.key < $1.key }) {
+            let interface = key.interface
             let family = members[0].family
-            let familyPeers = peers.filter { $0.family == family }.map(\.ip)
-            if !peers.isEmpty, familyPeers.isEmpty {
+            let suffix = family == .ipv4 ? "v4" : "v6"
+            let shared = groups.keys.contains { $0.virtualRouterID == key.virtualRouterID && $0.ipv4 == key.ipv4 && $0.interface != interface }
+            let blockName = "flexlb_vr\(key.virtualRouterID)_\(suffix)" + (shared ? "_\(interface)" : "")
+            let group = node.groups[key]
+            var familyPeers = peers.filter { $0.family == family }.map(\.ip)
+            var source = node.unicastSourceIP.flatMap { sourceFamily == family ? $0 : nil }
+            if let group {
+                for (index, peer) in group.unicastPeers.enumerated() {
+                    guard try InputCheck.ipAddress(peer, at: "node.groups[\(key)].unicastPeers[\(index)]") == family else {
+                        throw RenderError(.invalidValue, at: "node.groups[\(key)].unicastPeers", "peer \(peer) is not of the VIP's address family")
+                    }
+                }
+                familyPeers = group.unicastPeers
+                source = try group.unicastSourceIP.map { (ip) throws(RenderError) in
+                    guard try InputCheck.ipAddress(ip, at: "node.groups[\(key)].unicastSourceIP") == family else {
+                        throw RenderError(.invalidValue, at: "node.groups[\(key)].unicastSourceIP", "not of the VIP's address family")
+                    }
+                    return ip
+                }
+                guard (1...254).contains(group.priority) else {
+                    throw RenderError(.invalidValue, at: "node.groups[\(key)].priority", "must be in 1...254")
+                }
+                if let track = group.trackFile {
+                    try InputCheck.absolutePath(track, at: "node.groups[\(key)].trackFile")
+                    trackFiles.append((blockName + "_health", track))
+                }
+            } else if !peers.isEmpty, familyPeers.isEmpty {
                 throw RenderError(.invalidValue, at: "node.unicastPeers", "instance \(members[0].name): no unicast peer of the VIP's address family")
             }
-            out.line("")
-            out.line("# FlexLB instances: \(members.map(\.name).joined(separator: " "))")
-            out.line("vrrp_instance flexlb_vr\(vrid)_\(family == .ipv4 ? "v4" : "v6") {")
-            out.line("state \(node.initialStateMaster ? "MASTER" : "BACKUP")", indent: 1)
-            out.line("interface \(interface)", indent: 1)
-            out.line("virtual_router_id \(vrid)", indent: 1)
-            out.line("priority \(node.priority)", indent: 1)
-            out.line("advert_int \(advert)", indent: 1)
+            let priority = group?.priority ?? node.priority
+            blocks.line("")
+            blocks.line("# FlexLB instances: \(members.map(\.name).joined(separator: " "))")
+            blocks.line("vrrp_instance \(blockName) {")
+            let initialMaster = group?.initialMaster ?? (node.initialStateMaster && !node.noPreempt)
+            blocks.line("state \(initialMaster ? "MASTER" : "BACKUP")", indent: 1)
+            blocks.line("interface \(interface)", indent: 1)
+            blocks.line("virtual_router_id \(key.virtualRouterID)", indent: 1)
+            blocks.line("priority \(priority)", indent: 1)
+            blocks.line("advert_int \(advert)", indent: 1)
+            // keepalived ignores nopreempt on an initial MASTER (and says so): leave it out there.
+            if node.noPreempt && !initialMaster { blocks.line("nopreempt", indent: 1) }
             if !familyPeers.isEmpty {
-                if let source = node.unicastSourceIP, sourceFamily == family {
-                    out.line("unicast_src_ip \(source)", indent: 1)
-                }
-                out.line("unicast_peer {", indent: 1)
-                for peer in familyPeers { out.line(peer, indent: 2) }
-                out.line("}", indent: 1)
+                if let source { blocks.line("unicast_src_ip \(source)", indent: 1) }
+                blocks.line("unicast_peer {", indent: 1)
+                for peer in familyPeers { blocks.line(peer, indent: 2) }
+                blocks.line("}", indent: 1)
             }
-            out.line("virtual_ipaddress {", indent: 1)
+            if group?.trackFile != nil {
+                blocks.line("track_file {", indent: 1)
+                blocks.line(blockName + "_health", indent: 2)
+                blocks.line("}", indent: 1)
+            }
+            blocks.line("virtual_ipaddress {", indent: 1)
             for member in members {
-                out.line("\(member.config.frontendIpaddress)/\(member.config.frontendNetPrefix) dev \(interface)", indent: 2)
+                blocks.line("\(member.config.frontendIpaddress)/\(member.config.frontendNetPrefix) dev \(interface)", indent: 2)
             }
-            out.line("}", indent: 1)
+            blocks.line("}", indent: 1)
+            blocks.line("}")
+        }
+        for track in trackFiles {
+            // weight 0: any non-zero value in the file puts the group in FAULT on this node.
+            out.line("")
+            out.line("track_file \(track.name) {")
+            out.line("file \"\(track.path)\"", indent: 1)
+            out.line("weight 0", indent: 1)
+            out.line("init_file 0", indent: 1)
             out.line("}")
         }
-        return out.text
+        return out.text + blocks.text
     }
 
     /// `advert_int` in seconds with at most two decimals (VRRPv3 counts centiseconds).

@@ -36,6 +36,13 @@ public struct NodeSettings: Hashable, Sendable {
     /// Unicast peers; empty means multicast. May mix IPv4 and IPv6: each instance uses the peers of
     /// its VIP's family (keepalived refuses mixed families in one instance).
     public var unicastPeers: [String]
+    /// `nopreempt` on every VRRP instance (they then start as BACKUP): a node that returns does not
+    /// take its VIPs back, so a failure costs one move, not two.
+    public var noPreempt: Bool = false
+    /// Cluster mode: per VRRP group, this node's priority, unicast source and peers, and the health
+    /// file keepalived tracks (a non-zero value puts the group in FAULT: the VIP is handed over with
+    /// a priority-0 advert). Groups not listed use the node-wide values above.
+    public var groups: [VRRPGroupKey: VRRPGroupSettings] = [:]
 
     /// Creates node settings with keepalived's usual defaults.
     public init(
@@ -52,6 +59,47 @@ public struct NodeSettings: Hashable, Sendable {
         self.advertInterval = advertInterval
         self.unicastSourceIP = unicastSourceIP
         self.unicastPeers = unicastPeers
+    }
+}
+
+/// One `vrrp_instance`: a VRID on an interface and address family.
+public struct VRRPGroupKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var virtualRouterID: Int
+    public var interface: String
+    public var ipv4: Bool
+
+    public init(virtualRouterID: Int, interface: String, ipv4: Bool) {
+        self.virtualRouterID = virtualRouterID
+        self.interface = interface
+        self.ipv4 = ipv4
+    }
+
+    /// The placement key hashed by every node (`eth0/v4/5`).
+    public var description: String { "\(interface)/\(ipv4 ? "v4" : "v6")/\(virtualRouterID)" }
+
+    public static func < (lhs: VRRPGroupKey, rhs: VRRPGroupKey) -> Bool {
+        (lhs.virtualRouterID, lhs.ipv4 ? 0 : 1, lhs.interface) < (rhs.virtualRouterID, rhs.ipv4 ? 0 : 1, rhs.interface)
+    }
+}
+
+/// What cluster placement decided for one VRRP group on this node.
+public struct VRRPGroupSettings: Hashable, Sendable {
+    public var priority: Int
+    public var unicastSourceIP: String?
+    public var unicastPeers: [String]
+    /// Absolute path of the group's health file (`track_file`), or nil.
+    public var trackFile: String?
+    /// Start this group as MASTER (the node placement prefers, while no other node holds the
+    /// group): makes the first election deterministic even with `nopreempt` elsewhere, which would
+    /// otherwise hand a new VIP to whichever node's keepalived reloaded first.
+    public var initialMaster: Bool
+
+    public init(priority: Int, unicastSourceIP: String? = nil, unicastPeers: [String] = [], trackFile: String? = nil, initialMaster: Bool = false) {
+        self.priority = priority
+        self.unicastSourceIP = unicastSourceIP
+        self.unicastPeers = unicastPeers
+        self.trackFile = trackFile
+        self.initialMaster = initialMaster
     }
 }
 

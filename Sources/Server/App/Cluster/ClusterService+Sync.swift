@@ -50,10 +50,12 @@ extension ClusterService {
             ])
             // Joined, refuted, or back from a crash or partition: repair both stores now.
             enqueue { [self] in await pushPull(with: member.address) }
+            rememberMembers()
         case .suspect:
             logger.warning("cluster member suspected", metadata: ["flexlb.node": "\(member.name)"])
         case .dead, .left:
             logger.warning("cluster member \(member.status)", metadata: ["flexlb.node": "\(member.name)"])
+            if member.status == .left { rememberMembers() }
             // Observed state is soft: it goes with the node.
             remoteForget(member.name)
         }
@@ -142,6 +144,9 @@ extension ClusterService {
                 return SyncResponse.accepted.encode()
             case .observed(let report):
                 if report.node != nodeName { remoteOffer(report) }
+                return SyncResponse.accepted.encode()
+            case .drain(let drained):
+                try applyDrain(drained)
                 return SyncResponse.accepted.encode()
             }
         } catch {

@@ -22,6 +22,7 @@ extension ClusterService {
                 incarnation: Int64(clamping: member.incarnation),
                 lastHeard: isSelf ? wallMillisecondsNow : heardAt[host],
                 addresses: meta?.addresses,
+                drained: meta?.drained ?? false,
                 isSelf: isSelf,
                 version: meta?.version
             )

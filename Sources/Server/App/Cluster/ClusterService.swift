@@ -23,8 +23,24 @@ final class ClusterService: Service, ClusterView, Sendable {
     let store: any StateStore
     /// This node's data-plane observations; nil when the data plane is off.
     let observed: ObservedStatus?
-    let metadata: NodeMetadata
+    var metadata: NodeMetadata { currentMetadata.withLock { $0 } }
+    private let currentMetadata: Mutex<NodeMetadata>
     let transport: GossipTransport
+    /// Where the drained flag is kept (its presence means drained), so it survives restarts.
+    private let drainedFile: String
+    private let membersFile: String
+    private let remembered: Mutex<[String: [String: [String]]]>
+    /// The cluster endpoint (`cluster.endpoint`), resolved to this node's interface and prefix.
+    let endpointSettings: EndpointSettings?
+    let clusterName: String
+
+    struct EndpointSettings: Sendable {
+        var address: String
+        var port: Int
+        var interface: String
+        var prefixLength: Int
+        var virtualRouterID: Int
+    }
     private let membership: Mutex<Membership.Instance>
     private let remote = RemoteObservations()
     /// Unix ms of the last frame from each peer host.
@@ -35,6 +51,11 @@ final class ClusterService: Service, ClusterView, Sendable {
     private let lastReport = Mutex<[String: NodeInstanceStatus]?>(nil)
     let logger: Logger
     private let started = ContinuousClock.now
+    /// Called after the drained flag changes (wakes the data plane).
+    var onDrainChange: @Sendable () -> Void { drainHook.withLock { $0 } }
+    private let drainHook = Mutex<@Sendable () -> Void>({})
+
+    func setDrainHook(_ hook: @escaping @Sendable () -> Void) { drainHook.withLock { $0 = hook } }
 
     init(
         settings: NodeConfiguration.ClusterSettings,
@@ -42,14 +63,24 @@ final class ClusterService: Service, ClusterView, Sendable {
         store: any StateStore,
         observed: ObservedStatus?,
         metadata: NodeMetadata,
+        dataDir: String,
+        clusterName: String,
+        endpoint: EndpointSettings?,
         logger: Logger
     ) throws {
         self.settings = settings
         self.nodeName = nodeName
         self.store = store
         self.observed = observed
-        self.metadata = metadata
         self.logger = logger
+        self.drainedFile = dataDir + "/drained"
+        self.membersFile = dataDir + "/members"
+        self.remembered = Mutex(Self.loadMembers(dataDir + "/members"))
+        self.clusterName = clusterName
+        self.endpointSettings = endpoint
+        var metadata = metadata
+        metadata.drained = FileManager.default.fileExists(atPath: dataDir + "/drained")
+        self.currentMetadata = Mutex(metadata)
         let keyring = try GossipKeyring(base64Keys: settings.secretKeys)
         let advertize = try GossipAddress(settings.advertize)
         var membershipSettings = Membership.Settings()
@@ -190,6 +221,27 @@ final class ClusterService: Service, ClusterView, Sendable {
 
     func enqueue(_ job: @escaping @Sendable () async -> Void) { jobQueue.yield(job) }
 
+    var isDrained: Bool { metadata.drained }
+
+    /// Records the drained state durably, then tells the cluster (membership metadata); the data
+    /// plane reads it on its next pass and flips the VRRP health files.
+    func applyDrain(_ drained: Bool) throws {
+        if drained {
+            try Data("drained\n".utf8).write(to: URL(fileURLWithPath: drainedFile), options: .atomic)
+        } else if FileManager.default.fileExists(atPath: drainedFile) {
+            try FileManager.default.removeItem(atPath: drainedFile)
+        }
+        let encoded = currentMetadata.withLock { meta -> [UInt8]? in
+            guard meta.drained != drained else { return nil }
+            meta.drained = drained
+            return meta.encode()
+        }
+        guard let encoded else { return }
+        logger.notice(drained ? "node drained: VIPs move to other nodes" : "node undrained", metadata: ["flexlb.node": "\(nodeName)"])
+        execute(membership.withLock { $0.updateMetadata(encoded) })
+        onDrainChange()
+    }
+
     // MARK: State accessors (the locks stay in this file)
 
     func membershipState() -> [Membership.MemberState] { membership.withLock { $0.pushPullState() } }
@@ -199,6 +251,50 @@ final class ClusterService: Service, ClusterView, Sendable {
     }
 
     func membershipSnapshot() -> [Membership.Member] { membership.withLock { $0.snapshot() } }
+
+    /// Whether this node has heard from the cluster since it started.
+    var hasJoined: Bool { membership.withLock { $0.joined } }
+
+    /// Members and their addresses as last seen before a restart (`data_dir/members`), so VRRP
+    /// knows its peers before gossip has found them again. Left members are forgotten.
+    func rememberedMembers() -> [String: [String: [String]]] { remembered.withLock { $0 } }
+
+    /// Persists the member map when it changed (best effort: it is only a head start).
+    func rememberMembers() {
+        var members: [String: [String: [String]]] = [:]
+        for member in membershipSnapshot() where member.status != .left && member.name != nodeName {
+            if let meta = try? NodeMetadata.decode(member.metadata) { members[member.name] = meta.addresses }
+        }
+        let changed = remembered.withLock { held -> Bool in
+            defer { held = members }
+            return held != members
+        }
+        guard changed else { return }
+        var writer = BinaryWriter()
+        writer.write(UInt8(1))
+        writer.write(UInt32(members.count))
+        for (name, addresses) in members.sorted(by: { $0.key < $1.key }) {
+            writer.write(name)
+            writer.write(bytes: NodeMetadata(apiAddress: "", version: "", addresses: addresses).encode())
+        }
+        try? Data(writer.bytes).write(to: URL(fileURLWithPath: membersFile), options: .atomic)
+    }
+
+    static func loadMembers(_ path: String) -> [String: [String: [String]]] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
+        var reader = BinaryReader([UInt8](data))
+        var members: [String: [String: [String]]] = [:]
+        do {
+            guard try reader.readUInt8() == 1 else { return [:] }
+            for _ in 0..<(try reader.readCount(max: 10_000)) {
+                let name = try reader.readString()
+                members[name] = try NodeMetadata.decode(try reader.readBytes()).addresses
+            }
+        } catch {
+            return [:]
+        }
+        return members
+    }
 
     func noteHeard(_ address: String) {
         let host = (try? GossipHost.of(address)) ?? address

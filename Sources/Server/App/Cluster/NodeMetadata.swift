@@ -7,6 +7,8 @@ struct NodeMetadata: Sendable, Hashable {
     var apiAddress: String
     var version: String
     var addresses: [String: [String]]
+    /// Drained by the operator: its VIPs are on other nodes.
+    var drained: Bool = false
 
     func encode() -> [UInt8] {
         var writer = BinaryWriter()
@@ -19,6 +21,7 @@ struct NodeMetadata: Sendable, Hashable {
             writer.write(UInt32(list.count))
             for address in list { writer.write(address) }
         }
+        writer.write(drained)
         return writer.bytes
     }
 
@@ -35,6 +38,7 @@ struct NodeMetadata: Sendable, Hashable {
             for _ in 0..<(try reader.readCount(max: 256)) { list.append(try reader.readString()) }
             addresses[network] = list
         }
-        return NodeMetadata(apiAddress: api, version: version, addresses: addresses)
+        let drained = try reader.readBool()
+        return NodeMetadata(apiAddress: api, version: version, addresses: addresses, drained: drained)
     }
 }

@@ -14,6 +14,8 @@ enum SyncRequest: Sendable {
     case observed(ObservedReport)
     /// The records with these names (after a digest comparison).
     case fetch([String])
+    /// Drain (true) or undrain (false) the receiving node; an operator's request relayed by another node.
+    case drain(Bool)
 }
 
 enum SyncResponse: Sendable {
@@ -46,6 +48,9 @@ extension SyncRequest {
             writer.write(UInt8(4))
             writer.write(UInt32(names.count))
             for name in names { writer.write(name) }
+        case .drain(let drained):
+            writer.write(UInt8(5))
+            writer.write(drained)
         }
         return writer.bytes
     }
@@ -67,6 +72,7 @@ extension SyncRequest {
         case 2: request = .records(try SyncCodec.readRecords(&reader))
         case 3: request = .observed(try ObservedReport.decode(from: &reader))
         case 4: request = .fetch(try (0..<reader.readCount(max: 1_000_000)).map { _ in try reader.readString() })
+        case 5: request = .drain(try reader.readBool())
         case let kind: throw DecodingFailure("unknown sync request \(kind)")
         }
         guard reader.isAtEnd else { throw DecodingFailure("trailing bytes in sync request") }
