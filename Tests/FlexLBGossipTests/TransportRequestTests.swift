@@ -72,8 +72,11 @@ struct TransportRequestTests {
         let keyring = try ring(keyA)
         let frame = try keyring.seal(Array("drip".utf8), kind: .request)
         let wire = Array(LengthPrefixedFrameDecoder.encode(frame, allocator: ByteBufferAllocator()).readableBytesView)
-        try await withTransport(keyring: keyring, handler: { request, _ in request + [33] }) { server in
-            let session = try await rawSession(port: server.port ?? 0) { outbound in
+        // A generous deadline: this checks the decoder, not the timeout, and must pass on a busy machine.
+        var limits = GossipLimits()
+        limits.requestTimeout = .seconds(30)
+        try await withTransport(keyring: keyring, limits: limits, handler: { request, _ in request + [33] }) { server in
+            let session = try await rawSession(port: server.port ?? 0, limit: .seconds(60)) { outbound in
                 for byte in wire {
                     try await outbound.write(ByteBuffer(bytes: [byte]))
                     try await Task.sleep(for: .milliseconds(2))

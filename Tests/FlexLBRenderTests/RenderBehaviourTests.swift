@@ -75,13 +75,19 @@ import Testing
         #expect(conf.contains("        10.99.1.100/24 dev eth0\n        10.99.1.101/24 dev eth0\n"))
     }
 
-    @Test func aSharedVirtualRouterIDNeedsTheSameInterfaceAndFamily() throws {
-        var other = Fixtures.httpIPv6
-        other.virtualRouterID = 51
-        let error = #expect(throws: RenderError.self) {
-            try KeepalivedRenderer.render(instances: [try Fixtures.template04(), other], node: Fixtures.singleNode, paths: Fixtures.paths)
-        }
-        #expect(error?.code == .duplicate)
+    @Test func oneVirtualRouterIDOnAnotherInterfaceOrFamilyIsItsOwnVRRPInstance() throws {
+        // Two nodes may pick one VRID concurrently for instances of different interfaces or
+        // families: each interface and family is its own VRRP segment, so they get their own blocks.
+        var v6 = Fixtures.httpIPv6
+        v6.virtualRouterID = 51
+        var eth1 = Fixtures.tls
+        eth1.virtualRouterID = 51
+        eth1.config.frontendInterface = "eth1"
+        let conf = try KeepalivedRenderer.render(instances: [try Fixtures.template04(), v6, eth1], node: Fixtures.singleNode, paths: Fixtures.paths)
+        #expect(conf.components(separatedBy: "vrrp_instance ").count == 4)
+        #expect(conf.contains("vrrp_instance flexlb_vr51_v6 {"))
+        #expect(conf.contains("vrrp_instance flexlb_vr51_v4_eth0 {"))
+        #expect(conf.contains("vrrp_instance flexlb_vr51_v4_eth1 {"))
     }
 
     @Test func unicastPeersWithoutTheVIPFamilyAreRefused() throws {

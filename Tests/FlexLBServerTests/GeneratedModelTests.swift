@@ -115,6 +115,8 @@ import Testing
         func livez(_ input: Operations.Livez.Input) async throws -> Operations.Livez.Output { .ok(Probe(status: .ok)) }
         func ready(_ input: Operations.Ready.Input) async throws -> Operations.Ready.Output { .serviceUnavailable(Probe(status: .notReady)) }
         func listNodes(_ input: Operations.ListNodes.Input) async throws -> Operations.ListNodes.Output { .ok([]) }
+        func drainNode(_ input: Operations.DrainNode.Input) async throws -> Operations.DrainNode.Output { .notFound(ErrorBody(message: "no")) }
+        func undrainNode(_ input: Operations.UndrainNode.Input) async throws -> Operations.UndrainNode.Output { .notFound(ErrorBody(message: "no")) }
         func getOpenAPI(_ input: Operations.GetOpenAPI.Input) async throws -> Operations.GetOpenAPI.Output { .ok(OpenAPIDocument.yaml) }
         func create(_ input: Operations.Create.Input) async throws -> Operations.Create.Output {
             .ok(Instance(id: 1, config: input.body, status: [:]), etag: "\"1\"")

@@ -118,7 +118,9 @@ def test_drain_moves_vips_without_failing_requests_and_undrain_returns_the_node(
     # the old holder dropping the VIP and the client taking the new holder's gratuitous ARP is lost
     # (the 1 s client timeout fires before the kernel's 1 s SYN retry). Every request started after
     # the move succeeds.
-    late = [e for e in result["errors"] if e[0] > moved]
+    # `moved` is when a poll of the nodes' kernels (a few ms each) saw the VIP on the new holder:
+    # allow 0.1 s for that poll and for the gratuitous ARP to reach the client.
+    late = [e for e in result["errors"] if e[0] > moved + 0.1]
     print(f"\ndrain of {owner} (-> {new}): longest gap {result['gap']:.3f} s, {len(result['errors'])} failed of "
           f"{result['attempts']} (in flight at the move), {len(late)} failed after it")
     assert not late, (moved, late)

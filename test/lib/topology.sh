@@ -41,3 +41,27 @@ topo_down() { # PREFIX
     ip netns del "$ns" 2>/dev/null || true
   done
 }
+
+# Cluster topology (the demo's): three LB nodes n1..n3, a client, three backends.
+#   br-ext  10.99.1.0/24  n1..n3 eth0 .11-.13 (VIPs live here), client cl eth0 .50
+#   br-int  10.99.2.0/24  n1..n3 eth1 .21-.23, backends be1..be3 eth0 .11-.13
+#   br-mgmt 10.77.0.0/24  n1..n3 eth2 .11-.13 (API, gossip; cluster API VIP .100), client cl eth1 .50
+topo_cluster_up() { # PREFIX
+  local p=$1 ns i
+  for ns in sw cl n1 n2 n3 be1 be2 be3; do
+    ip netns add "$p-$ns"
+    ip -n "$p-$ns" link set lo up
+  done
+  for br in br-ext br-int br-mgmt; do
+    ip -n "$p-sw" link add "$br" type bridge
+    ip -n "$p-sw" link set "$br" up
+  done
+  topo_link "$p" cl eth0 10.99.1.50/24 br-ext cle
+  topo_link "$p" cl eth1 10.77.0.50/24 br-mgmt clm
+  for i in 1 2 3; do
+    topo_link "$p" "n$i" eth0 "10.99.1.1$i/24" br-ext "n${i}e"
+    topo_link "$p" "n$i" eth1 "10.99.2.2$i/24" br-int "n${i}i"
+    topo_link "$p" "n$i" eth2 "10.77.0.1$i/24" br-mgmt "n${i}m"
+    topo_link "$p" "be$i" eth0 "10.99.2.1$i/24" br-int "be$i"
+  done
+}

@@ -164,6 +164,22 @@ public struct FlexLBClient: Sendable {
         }
     }
 
+    /// Learns every live member's API address from `GET /nodes` and uses them as fallback endpoints
+    /// after the configured ones (typically the cluster API VIP). Call it after connecting and now
+    /// and then; returns the fallbacks set. A client made with a custom transport learns nothing.
+    @discardableResult
+    public func refreshFallbackEndpoints() async throws(FlexLBError) -> [APIEndpoint] {
+        let members = try await nodes()
+        var learned: [APIEndpoint] = []
+        for member in members.sorted(by: { $0.name < $1.name }) where member.state == .alive || member.state == .suspect {
+            if let address = member.apiAddress, let endpoint = try? APIEndpoint(parsing: "https://\(address)") {
+                learned.append(endpoint)
+            }
+        }
+        ownedTransport?.setFallbackEndpoints(learned)
+        return learned
+    }
+
     /// Whether the answering node is ready (`GET /ready`: 200 or 503), with its checks.
     public func ready() async throws(FlexLBError) -> Probe {
         switch try await call({ try await api.ready() }) {

@@ -71,6 +71,23 @@ public final class HTTPClientTransport: ClientTransport, Sendable {
     private let client: HTTPClient
     private let logger: Logger
     private let lastGood = Mutex(0)
+    /// Endpoints learned from the cluster (``setFallbackEndpoints(_:)``), tried after the configured ones.
+    private let fallbacks = Mutex<[APIEndpoint]>([])
+
+    /// The configured endpoints, then the learned fallbacks not already among them.
+    public var endpoints: [APIEndpoint] {
+        let configured = configuration.endpoints
+        let known = Set(configured.map(\.url))
+        return configured + fallbacks.withLock { $0 }.filter { !known.contains($0.url) }
+    }
+
+    /// Sets the endpoints tried after the configured ones (for example every member's API address
+    /// from `GET /nodes`, so that a client configured with the cluster API VIP still reaches the
+    /// cluster while the VIP moves).
+    public func setFallbackEndpoints(_ endpoints: [APIEndpoint]) {
+        fallbacks.withLock { $0 = endpoints }
+        lastGood.withLock { if $0 >= self.endpoints.count { $0 = 0 } }
+    }
 
     /// Loads the certificate files and creates the HTTP client.
     /// - Throws: ``FlexLBError`` of kind ``FlexLBError/Kind/configuration`` when a file cannot be
@@ -103,7 +120,8 @@ public final class HTTPClientTransport: ClientTransport, Sendable {
 
     /// The endpoint requests start with: the one that answered last.
     public var preferredEndpoint: APIEndpoint {
-        configuration.endpoints[lastGood.withLock { $0 }]
+        let all = endpoints
+        return all[min(lastGood.withLock { $0 }, all.count - 1)]
     }
 
     /// Sends `request` to the preferred endpoint, failing over and retrying as ``FailoverPolicy``
@@ -115,9 +133,10 @@ public final class HTTPClientTransport: ClientTransport, Sendable {
         operationID: String,
         idempotent: Bool
     ) async throws -> (HTTPResponse, [UInt8]) {
+        let endpoints = self.endpoints
         var policy = FailoverPolicy(
-            endpointCount: configuration.endpoints.count,
-            first: lastGood.withLock { $0 },
+            endpointCount: endpoints.count,
+            first: min(lastGood.withLock { $0 }, endpoints.count - 1),
             idempotent: idempotent,
             maxRetries: configuration.maxRetries,
             backoff: configuration.retryBackoff,
@@ -126,13 +145,13 @@ public final class HTTPClientTransport: ClientTransport, Sendable {
         var directive = policy.start
         var lastResponse: (HTTPResponse, [UInt8])?
         var lastError: (any Error)?
-        var lastEndpoint = configuration.endpoints[0]
+        var lastEndpoint = endpoints[0]
         while true {
             switch directive {
             case .send(let index, let delay):
                 if delay > .zero { try await Task.sleep(for: delay) }
                 try Task.checkCancellation()
-                let endpoint = configuration.endpoints[index]
+                let endpoint = endpoints[index]
                 lastEndpoint = endpoint
                 var logger = self.logger
                 logger[metadataKey: "flexlb.endpoint"] = "\(endpoint)"
@@ -159,8 +178,8 @@ public final class HTTPClientTransport: ClientTransport, Sendable {
                 let message: String
                 if let lastError, !ConnectionFailure.isBeforeSending(lastError), !idempotent {
                     message = "\(operationID): request to \(lastEndpoint) failed: \(reason) (not retried: the server may have applied it)"
-                } else if configuration.endpoints.count > 1 {
-                    let all = configuration.endpoints.map(\.url).joined(separator: ", ")
+                } else if endpoints.count > 1 {
+                    let all = endpoints.map(\.url).joined(separator: ", ")
                     message = "\(operationID): cannot reach any of \(all); last error from \(lastEndpoint): \(reason)"
                 } else {
                     message = "\(operationID): cannot reach \(lastEndpoint): \(reason)"

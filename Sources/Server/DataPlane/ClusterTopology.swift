@@ -6,7 +6,7 @@ import Glibc
 import FlexLBRender
 
 /// What the data plane needs to know about the cluster, read once per pass: the members (every
-/// known one that has not left, dead ones included, so a death changes nobody's configuration) with
+/// known one, dead and departed included, so a death or a leave changes nobody's configuration) with
 /// the addresses they published, whether this node is drained, and the cluster API endpoint
 /// instance derived from membership. nil from a ``TopologySource`` means single-node mode.
 public struct ClusterTopology: Sendable, Hashable {
@@ -50,8 +50,6 @@ public enum VRRPGroupPlan {
         for instances: [DesiredInstance], topology: ClusterTopology, trackDirectory: String
     ) -> [VRRPGroupKey: VRRPGroupSettings] {
         let vips = Set(instances.map { canonical($0.config.frontendIpaddress) })
-        var held: Set<VRRPGroupKey> = []
-        for instance in instances where topology.heldElsewhere.contains(instance.name) { held.insert(key(of: instance)) }
         var result: [VRRPGroupKey: VRRPGroupSettings] = [:]
         for instance in instances where instance.running {
             let config = instance.config
@@ -67,9 +65,28 @@ public enum VRRPGroupPlan {
                 priority: priority,
                 unicastSourceIP: addresses[topology.local],
                 unicastPeers: addresses.filter { $0.key != topology.local }.sorted { $0.key < $1.key }.map { $0.value },
-                trackFile: trackFile(for: key, in: trackDirectory),
-                initialMaster: priority == VRRPPlacement.topPriority && !topology.drained && !held.contains(key)
+                trackFile: trackFile(for: key, in: trackDirectory)
             )
+        }
+        return result
+    }
+
+    /// Every node runs its groups as BACKUP with `nopreempt`, so the first election of a new group
+    /// would go to whichever node loaded it first. To make it follow placement, a node that does not
+    /// rank first for a group created while it runs waits before loading it: until some node reports
+    /// holding one of the group's VIPs, or `patience` seconds after it first saw the group (the
+    /// preferred node may be down or drained). The first-ranked node loads it at once.
+    /// - Returns: the groups to leave out of keepalived for now.
+    public static func deferred(
+        groups: [VRRPGroupKey: VRRPGroupSettings], instances: [DesiredInstance], topology: ClusterTopology,
+        firstSeen: [VRRPGroupKey: Double], now: Double, patience: Double = 3
+    ) -> Set<VRRPGroupKey> {
+        var held: Set<VRRPGroupKey> = []
+        for instance in instances where topology.heldElsewhere.contains(instance.name) { held.insert(key(of: instance)) }
+        var result: Set<VRRPGroupKey> = []
+        for (key, group) in groups where group.priority != VRRPPlacement.topPriority && !held.contains(key) {
+            guard let seen = firstSeen[key], now - seen < patience else { continue }
+            result.insert(key)
         }
         return result
     }

@@ -112,6 +112,10 @@ public final class Reconciler: Service, Sendable {
         var health: [VRRPGroupKey: String] = [:]
         /// Cluster mode, before the node has heard from its peers: do not start keepalived yet.
         var holdKeepalived = false
+        /// VRRP groups that existed when this process first read the store (cluster mode).
+        var establishedGroups: Set<VRRPGroupKey>?
+        /// When this process first saw each group created while it runs (cluster mode).
+        var groupFirstSeen: [VRRPGroupKey: Double] = [:]
         var adopted = false
 
         init(clock: ContinuousClock) {
@@ -207,10 +211,28 @@ public final class Reconciler: Service, Sendable {
         }
         // keepalived first: its config covers every instance at once, and a long series of HAProxy
         // starts (a burst of creates) must not hold back the VIPs or the coalesced reload.
-        let groups = topology.map {
+        if topology != nil, state.establishedGroups == nil {
+            // The groups this process found at start are not new: no deferral for them.
+            state.establishedGroups = Set(desired.filter(\.running).map(VRRPGroupPlan.key(of:)))
+        }
+        var groups = topology.map {
             VRRPGroupPlan.groups(for: desired, topology: $0, trackDirectory: settings.runDir + "/track")
         } ?? [:]
-        await writeKeepalivedConfig(desired, versions: versions, groups: groups, state: &state)
+        var vrrpInstances = desired
+        if let topology {
+            let now = state.seconds
+            for key in groups.keys where state.groupFirstSeen[key] == nil && !(state.establishedGroups ?? []).contains(key) {
+                state.groupFirstSeen[key] = now
+            }
+            let deferred = VRRPGroupPlan.deferred(
+                groups: groups, instances: desired, topology: topology, firstSeen: state.groupFirstSeen, now: now
+            )
+            if !deferred.isEmpty {
+                vrrpInstances = desired.filter { !deferred.contains(VRRPGroupPlan.key(of: $0)) }
+                for key in deferred { groups[key] = nil }
+            }
+        }
+        await writeKeepalivedConfig(vrrpInstances, versions: versions, groups: groups, state: &state)
         superviseKeepalived(&state)
         for instance in desired where instance.running {
             await applyHAProxy(instance, version: versions[instance.name] ?? 0, state: &state)

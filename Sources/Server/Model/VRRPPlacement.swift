@@ -6,9 +6,9 @@
 /// So every group has a distinct priority per node, the top ranks spread evenly over the nodes, and
 /// the relative order of two nodes for a group never depends on the others: a node joining or
 /// leaving moves only the groups it ranks first for (and, with `nopreempt`, not even those until
-/// their current master fails). Ranks count every known member that has not left, alive or dead,
-/// so a node's death changes nobody's configuration: its VIPs go to the next-ranked live node by
-/// VRRP alone.
+/// their current master fails). Ranks count every known member, alive, dead or departed, so a
+/// node's death, leave or return changes nobody's configuration: its VIPs go to the next-ranked
+/// live node by VRRP alone.
 public enum VRRPPlacement {
     /// The highest priority handed out; 255 stays reserved for address owners (single-node mode).
     public static let topPriority = 250

@@ -9,12 +9,14 @@ import Foundation
 // MARK: Topology for the data plane
 
 extension ClusterService: TopologySource {
-    /// Every known member that has not left (dead ones too: a death must not change anybody's
-    /// VRRP priorities), with its published addresses; this node's drained flag; the endpoint.
+    /// Every known member, dead and departed ones too (until membership forgets them, an hour
+    /// later): a death, a leave or a return must change nobody's VRRP priorities or peers, since a
+    /// keepalived reload at that moment could disturb the VIPs it holds. Also this node's drained
+    /// flag and the endpoint.
     func topology() -> ClusterTopology? {
         // Members remembered from before a restart first, so unicast peers are known at once.
         var members = rememberedMembers()
-        for member in membershipSnapshot() where member.status != .left {
+        for member in membershipSnapshot() {
             if member.name == nodeName {
                 members[nodeName] = metadata.addresses
             } else if let meta = try? NodeMetadata.decode(member.metadata) {
@@ -24,9 +26,18 @@ extension ClusterService: TopologySource {
         members[nodeName] = metadata.addresses
         return ClusterTopology(
             local: nodeName, members: members, drained: isDrained, endpoint: endpointDesired(),
-            settled: hasJoined || now > 3 * settings.probeInterval + 2,
+            settled: hasHeardEveryone || now > 3 * settings.probeInterval + 2,
             heldElsewhere: heldByOthers()
         )
+    }
+
+    /// Joined, and holding an observed report from every live member: only then does this node know
+    /// which VIPs others hold, and may start keepalived without taking any of them back.
+    var hasHeardEveryone: Bool {
+        guard hasJoined else { return false }
+        let others = Set(liveMembers().map(\.name)).subtracting([nodeName])
+        let reported = Set(remoteReports().map(\.node))
+        return others.isSubset(of: reported)
     }
 
     /// Instances whose VIP another live member reports holding.

@@ -256,13 +256,13 @@ final class ClusterService: Service, ClusterView, Sendable {
     var hasJoined: Bool { membership.withLock { $0.joined } }
 
     /// Members and their addresses as last seen before a restart (`data_dir/members`), so VRRP
-    /// knows its peers before gossip has found them again. Left members are forgotten.
+    /// knows its peers before gossip has found them again.
     func rememberedMembers() -> [String: [String: [String]]] { remembered.withLock { $0 } }
 
     /// Persists the member map when it changed (best effort: it is only a head start).
     func rememberMembers() {
         var members: [String: [String: [String]]] = [:]
-        for member in membershipSnapshot() where member.status != .left && member.name != nodeName {
+        for member in membershipSnapshot() where member.name != nodeName {
             if let meta = try? NodeMetadata.decode(member.metadata) { members[member.name] = meta.addresses }
         }
         let changed = remembered.withLock { held -> Bool in
