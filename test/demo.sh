@@ -82,8 +82,13 @@ cli() { ip netns exec "$P-cl" "$bin/flexlb" "$@"; }
 show() { echo; echo "\$ flexlb $*"; cli "$@"; }
 for _ in $(seq 300); do cli node list >/dev/null 2>&1 && break; sleep 0.1; done
 
-holder() { # the node whose kernel holds the VIP 10.99.1.100
-  for n in n1 n2 n3; do ip -n "$P-$n" -o addr show dev eth0 | grep -q ' 10.99.1.100/' && echo "$n"; done
+holder() { # the node(s) whose kernel holds the VIP 10.99.1.100 on a link that is up
+  local n out=()
+  for n in n1 n2 n3; do
+    ip -n "$P-sw" link show "${n}e" | grep -q 'state UP' || continue
+    ip -n "$P-$n" -o addr show dev eth0 | grep -q ' 10.99.1.100/' && out+=("$n")
+  done
+  echo "${out[*]}"
 }
 through_vip() {
   echo; echo "\$ curl http://10.99.1.100:8080/   (x$1, from the client namespace)"
@@ -106,11 +111,12 @@ owner=$(holder)
 echo; echo "==> VIP 10.99.1.100 is on $owner (exactly one node; HAProxy runs warm on all three)"
 show instance list
 
-echo; echo "==> killing $owner (kill -9 of its flexlbd, keepalived and HAProxy) under a request every 5 ms"
+echo; echo "==> $owner crashes (kill -9 of its flexlbd, keepalived and HAProxy; its links go down) under a request every 5 ms"
 ip netns exec "$P-cl" python3 test/dataplane/client.py loop http://10.99.1.100:8080/ 0.005 0.2 "$work/stop" > "$work/loop.json" &
 loop=$!
 sleep 1
 ip netns pids "$P-$owner" | xargs -r kill -9
+for l in e i m; do ip -n "$P-sw" link set "$owner$l" down; done
 wait "${fpid[$owner]}" 2>/dev/null || true
 unset "fpid[$owner]"
 sleep 1.5
@@ -129,6 +135,7 @@ show instance get demo
 show node list
 
 echo; echo "==> $owner comes back: it rejoins and catches up; the VIP stays on $new (no second disruption)"
+for l in e i m; do ip -n "$P-sw" link set "$owner$l" up; done
 start_node "$owner"
 wait_up 3
 show node list

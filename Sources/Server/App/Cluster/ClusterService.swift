@@ -324,8 +324,8 @@ final class ClusterService: Service, ClusterView, Sendable {
         if let observed {
             guard let records = try? await store.list() else { return nil }
             let now = wallMilliseconds
-            for record in records {
-                statuses[record.name] = observed.status(of: record.name)
+            for name in records.map(\.name) + (endpointSettings == nil ? [] : [clusterName]) {
+                statuses[name] = observed.status(of: name)
                     ?? NodeInstanceStatus(state: .pending, vip: .unknown, message: "waiting for the data plane", observedAt: now)
             }
         }
