@@ -241,7 +241,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FlexLBDataPlaneTests",
-            dependencies: ["FlexLBSupervisor", "FlexLBDataPlane", "FlexLBStore", "FlexLBAPI", "FlexLBTestKit"],
+            dependencies: ["FlexLBSupervisor", "FlexLBDataPlane", "FlexLBStore", "FlexLBAPI", "FlexLBModel", "FlexLBRender", "FlexLBTestKit"],
             path: "Tests/FlexLBDataPlaneTests",
             swiftSettings: swiftSettings
         ),

@@ -67,6 +67,11 @@ import Testing
     @Test func launcherStartsInANewSessionAndSeesTheExit() async throws {
         let launcher = PosixProcessLauncher()
         let pid = try launcher.launch(ProcessSpec(executable: "/bin/sleep", arguments: ["30"]))
+        // Until the child has exec'd, its command line is empty and it counts as "ours, re-executing".
+        let execDeadline = Date().addingTimeInterval(10)
+        while ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").isEmpty, Date() < execDeadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         #expect(launcher.isRunning(pid: pid, executable: "/bin/sleep"))
         #expect(getsid(pid) == pid)
         #expect(!launcher.isRunning(pid: pid, executable: "/usr/sbin/haproxy"))

@@ -14,7 +14,8 @@ struct TransportLimitsTests {
     func silentClient() async throws {
         try await withTransport(keyring: ring(keyA), limits: GossipLimits(requestTimeout: .milliseconds(300))) { server in
             let session = try await rawSession(port: server.port ?? 0)
-            #expect(session.elapsed >= .milliseconds(250))
+            // The server's clock starts at accept, which on a busy machine can be well before the
+            // client's connect returns: the counter, not the client's stopwatch, proves the cause.
             #expect(session.elapsed < .seconds(3))
             #expect(session.received.isEmpty)
             #expect(await eventually { server.stats.requestsTimedOut == 1 && server.stats.activeConnections == 0 })

@@ -39,7 +39,7 @@ import Testing
         ))
         let running = Task { try await group.run() }
         defer { running.cancel() }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while port.withLock({ $0 }) == nil {
             guard ContinuousClock.now < deadline else { Issue.record("flexlbd did not start listening"); return }
             try await Task.sleep(for: .milliseconds(10))

@@ -115,6 +115,24 @@ enum Fixtures {
         routerID: "lb2", priority: 90, initialStateMaster: false, advertInterval: 0.1,
         unicastSourceIP: "10.99.0.11", unicastPeers: ["10.99.0.10", "10.99.0.12", "fd00:99::10", "fd00:99::12"])
 
+    /// Cluster mode: per-group priorities, peers and health files from placement; nopreempt.
+    static var clusterGroups: NodeSettings {
+        var node = NodeSettings(routerID: "lb2", priority: 100, initialStateMaster: false, advertInterval: 0.1)
+        node.noPreempt = true
+        node.groups = [
+            VRRPGroupKey(virtualRouterID: 51, interface: "eth0", ipv4: true): VRRPGroupSettings(
+                priority: 250, unicastSourceIP: "10.99.1.11", unicastPeers: ["10.99.1.10", "10.99.1.12"],
+                trackFile: "/run/flexlb/track/eth0_v4_51"),
+            VRRPGroupKey(virtualRouterID: 52, interface: "eth0", ipv4: true): VRRPGroupSettings(
+                priority: 248, unicastSourceIP: "10.99.1.11", unicastPeers: ["10.99.1.10", "10.99.1.12"],
+                trackFile: "/run/flexlb/track/eth0_v4_52"),
+            VRRPGroupKey(virtualRouterID: 53, interface: "eth0", ipv4: false): VRRPGroupSettings(
+                priority: 249, unicastSourceIP: "fd00:99:1::11", unicastPeers: ["fd00:99:1::10"],
+                trackFile: "/run/flexlb/track/eth0_v6_53"),
+        ]
+        return node
+    }
+
     /// Every golden case: file name and how to render it.
     static func goldenCases() throws -> [GoldenCase] {
         let all = [try template04(), tls, httpIPv6, try stopped()]
@@ -124,6 +142,7 @@ enum Fixtures {
             GoldenCase(file: "haproxy-http-ipv6.cfg", haproxy: httpIPv6),
             GoldenCase(file: "keepalived-single-node.conf", keepalived: all, node: singleNode),
             GoldenCase(file: "keepalived-unicast-subsecond.conf", keepalived: all, node: clusterNode),
+            GoldenCase(file: "keepalived-cluster-groups.conf", keepalived: all, node: clusterGroups),
         ]
     }
 }

@@ -116,6 +116,8 @@ public final class Reconciler: Service, Sendable {
         var establishedGroups: Set<VRRPGroupKey>?
         /// When this process first saw each group created while it runs (cluster mode).
         var groupFirstSeen: [VRRPGroupKey: Double] = [:]
+        /// Groups this process has put into keepalived at least once (never deferred again).
+        var loadedGroups: Set<VRRPGroupKey> = []
         var adopted = false
 
         init(clock: ContinuousClock) {
@@ -200,7 +202,7 @@ public final class Reconciler: Service, Sendable {
             versions[endpoint.name] = Self.contentVersion(endpoint)
         }
         if !state.adopted {
-            adoptRunningProcesses(&state, names: desired.map(\.name))
+            await adoptRunningProcesses(&state, names: desired.map(\.name))
             state.adopted = true
         }
         if !keepalivedAlive(state) {
@@ -221,12 +223,19 @@ public final class Reconciler: Service, Sendable {
         var vrrpInstances = desired
         if let topology {
             let now = state.seconds
-            for key in groups.keys where state.groupFirstSeen[key] == nil && !(state.establishedGroups ?? []).contains(key) {
+            for key in groups.keys where state.groupFirstSeen[key] == nil && !state.loadedGroups.contains(key)
+                && !(state.establishedGroups ?? []).contains(key) {
                 state.groupFirstSeen[key] = now
             }
             let deferred = VRRPGroupPlan.deferred(
                 groups: groups, instances: desired, topology: topology, firstSeen: state.groupFirstSeen, now: now
             )
+            // Once loaded, a group stays loaded: taking it out again (say, because the node that
+            // held it stopped reporting) would reload keepalived in the middle of a failover.
+            for key in groups.keys where !deferred.contains(key) {
+                state.loadedGroups.insert(key)
+                state.groupFirstSeen[key] = nil
+            }
             if !deferred.isEmpty {
                 vrrpInstances = desired.filter { !deferred.contains(VRRPGroupPlan.key(of: $0)) }
                 for key in deferred { groups[key] = nil }
@@ -242,12 +251,12 @@ public final class Reconciler: Service, Sendable {
         // Damaged and undecodable records stay known: their files and processes are kept.
         let known = Set(desired.map(\.name)).union(state.problems.keys.filter { conflicts[$0] == nil })
         for name in state.haproxy.keys.sorted() where !running.contains(name) {
-            stopHAProxy(name, state: &state)
+            await stopHAProxy(name, state: &state)
         }
         for instance in desired where !instance.running {
             state.appliedVersions[instance.name] = versions[instance.name]
         }
-        removeLeftovers(keeping: known, state: &state)
+        await removeLeftovers(keeping: known, state: &state)
         for name in Set(state.decoded.keys).subtracting(known) {
             state.decoded[name] = nil
             state.rendered[name] = nil
@@ -261,7 +270,7 @@ public final class Reconciler: Service, Sendable {
 
     // MARK: HAProxy
 
-    private func adoptRunningProcesses(_ state: inout PassState, names: [String]) {
+    private func adoptRunningProcesses(_ state: inout PassState, names: [String]) async {
         let paths = settings.renderPaths
         var candidates = Set(names)
         for file in ConfigFiles.list(settings.haproxyConfigDir) where file.hasSuffix(".cfg") {
@@ -269,12 +278,12 @@ public final class Reconciler: Service, Sendable {
         }
         for name in candidates {
             guard let pid = readPid(paths.pidFile(instance: name)),
-                  isOurs(pid: pid, executable: settings.haproxyBinary, argument: settings.haproxyConfig(instance: name)) else { continue }
+                  await isOurs(pid: pid, executable: settings.haproxyBinary, argument: settings.haproxyConfig(instance: name)) else { continue }
             state.haproxy[name] = ProcessRecord(pid: pid)
             logger.notice("adopted running HAProxy", metadata: ["flexlb.instance": "\(name)", "flexlb.pid": "\(pid)"])
         }
         if let pid = readPid(settings.keepalivedPidFile),
-           isOurs(pid: pid, executable: settings.keepalivedBinary, argument: settings.keepalivedConfig) {
+           await isOurs(pid: pid, executable: settings.keepalivedBinary, argument: settings.keepalivedConfig) {
             state.keepalived.pid = pid
             logger.notice("adopted running keepalived", metadata: ["flexlb.pid": "\(pid)"])
         }
@@ -363,14 +372,16 @@ public final class Reconciler: Service, Sendable {
     }
 
     /// Stops an instance's HAProxy (stop or delete): SIGTERM closes the listeners at once.
-    private func stopHAProxy(_ name: String, state: inout PassState) {
+    private func stopHAProxy(_ name: String, state: inout PassState) async {
         guard let record = state.haproxy.removeValue(forKey: name), let pid = record.pid else { return }
-        terminate(pid: pid, executable: settings.haproxyBinary)
+        await terminate(pid: pid, executable: settings.haproxyBinary)
         ConfigFiles.remove(settings.renderPaths.pidFile(instance: name))
         logger.info("stopped HAProxy", metadata: ["flexlb.instance": "\(name)", "flexlb.pid": "\(pid)"])
     }
 
-    private func terminate(pid: Int32, executable: String) {
+    /// SIGTERM, then SIGKILL after 3 s; waits by sleeping the task, never blocking a thread of
+    /// the cooperative pool.
+    private func terminate(pid: Int32, executable: String) async {
         launcher.signal(SIGTERM, to: pid)
         let deadline = ContinuousClock.now + .seconds(3)
         while launcher.isRunning(pid: pid, executable: executable) {
@@ -378,7 +389,7 @@ public final class Reconciler: Service, Sendable {
                 launcher.signal(SIGKILL, to: pid)
                 break
             }
-            usleep(5000)
+            try? await Task.sleep(for: .milliseconds(5))
         }
     }
 
@@ -404,14 +415,14 @@ public final class Reconciler: Service, Sendable {
     }
 
     /// Deletes the files of instances that no longer exist; nothing of a deleted instance remains.
-    private func removeLeftovers(keeping known: Set<String>, state: inout PassState) {
+    private func removeLeftovers(keeping known: Set<String>, state: inout PassState) async {
         let paths = settings.renderPaths
         for file in ConfigFiles.list(settings.haproxyConfigDir) where file.hasSuffix(".cfg") {
             let name = String(file.dropLast(4))
             guard !known.contains(name) else { continue }
             if let pid = readPid(paths.pidFile(instance: name)),
-               isOurs(pid: pid, executable: settings.haproxyBinary, argument: settings.haproxyConfig(instance: name)) {
-                terminate(pid: pid, executable: settings.haproxyBinary)
+               await isOurs(pid: pid, executable: settings.haproxyBinary, argument: settings.haproxyConfig(instance: name)) {
+                await terminate(pid: pid, executable: settings.haproxyBinary)
             }
             ConfigFiles.remove(settings.haproxyConfigDir + "/" + file)
             ConfigFiles.remove(paths.pidFile(instance: name))
@@ -675,13 +686,13 @@ public final class Reconciler: Service, Sendable {
 
     /// Whether `pid` is a live `executable` started with `argument` (our config path): never signal
     /// a process that merely reused a pid.
-    private func isOurs(pid: Int32, executable: String, argument: String) -> Bool {
+    private func isOurs(pid: Int32, executable: String, argument: String) async -> Bool {
         // The command line reads empty while a master re-executes itself (a reload): ask again.
         for _ in 0..<50 {
             guard launcher.isRunning(pid: pid, executable: executable),
                   let cmdline = ConfigFiles.read("/proc/\(pid)/cmdline") else { return false }
             if !cmdline.isEmpty { return cmdline.split(separator: "\0").contains { $0 == argument } }
-            usleep(10_000)
+            try? await Task.sleep(for: .milliseconds(10))
         }
         return false
     }
