@@ -128,6 +128,8 @@ count_go() {
 # from FLEXLB_BIN_DIR).
 go_stage() {
     local pkg="$ROOT/Sources/Client/Go/flexlb" rc=0 unformatted
+    # go needs a build cache; CI shells may have no HOME.
+    if [ -z "${GOCACHE:-}" ] && [ -z "${HOME:-}" ]; then export GOCACHE="${TMPDIR:-/tmp}/flexlb-go-cache"; fi
     go version
     "$ROOT/test/regenerate-go.sh" --check || rc=1
     unformatted="$(gofmt -l "$pkg")"
