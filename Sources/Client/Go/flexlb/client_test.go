@@ -66,6 +66,14 @@ func TestValidateJSONSeesWhatTypesCannot(t *testing.T) {
 	}
 }
 
+func TestIntegralNumbersAreIntegers(t *testing.T) {
+	for n, ok := range map[string]bool{"80": true, "80.0": true, "8e1": true, "80.5": false, "1e400": false, "-0": true} {
+		if _, got := integerValue(json.Number(n)); got != ok {
+			t.Errorf("%s: integer = %v", n, got)
+		}
+	}
+}
+
 func TestMaxItemsStopsBeforeTheElements(t *testing.T) {
 	cfg := validConfig()
 	for i := 0; i < 65; i++ {

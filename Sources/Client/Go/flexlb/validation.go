@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"regexp"
 	"sort"
@@ -138,8 +139,15 @@ func jsonTypeName(j interface{}) string {
 func integerValue(j interface{}) (int64, bool) {
 	switch x := j.(type) {
 	case json.Number:
-		i, err := strconv.ParseInt(string(x), 10, 64)
-		return i, err == nil
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return i, true
+		}
+		// flexlbd reads 80.0 and 8e1 as the integer 80, as JSON Schema does.
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil || f != math.Trunc(f) || f < -(1<<63) || f >= 1<<63 {
+			return 0, false
+		}
+		return int64(f), true
 	case int:
 		return int64(x), true
 	case int32:
