@@ -5,9 +5,11 @@
 #   test/run-tests.sh -k conformance  extra arguments go to pytest (e2e stage)
 #
 # Stages: swift build --build-tests; swift test (root package); swift test (Plugins/Generator);
-# pytest test/e2e against the real flexlbd/flexlb; pytest test/dataplane (real keepalived and
-# HAProxy driven by flexlbd in network namespaces) and pytest test/cluster (three gossiping nodes in
-# network namespaces); extra arguments are not passed to those two stages.
+# pytest test/e2e against the real flexlbd/flexlb; go (the generated Go client: committed files
+# current with openapi.yaml, gofmt, go vet, go test against a real flexlbd); pytest test/dataplane
+# (real keepalived and HAProxy driven by flexlbd in network namespaces), pytest test/cluster (three
+# gossiping nodes) and pytest test/failover (three nodes with keepalived and HAProxy); extra
+# arguments are not passed to those stages.
 # Every stage runs even if an earlier one failed (except those that need the build); the exit code
 # is non-zero if any stage failed, and the last line is "N passed, N failed" summed over the stages.
 #
@@ -40,6 +42,8 @@ done
 # Build dependencies: GRDB links the system SQLite; the data-plane tests use curl.
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || need_pkgs+=(libsqlite3-dev)
 command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
+# The Go client's stage: Debian's Go (1.19 on bookworm); standard library only, no module proxy.
+command -v go >/dev/null 2>&1 || need_pkgs+=(golang-go)
 PY="$(command -v python3 || true)"
 if [ -z "$PY" ]; then
     need_pkgs+=(python3 python3-pip python3-venv)
@@ -112,6 +116,30 @@ count_pytest() {
     echo "$p $((f + e))"
 }
 
+# count_go LOG -> "passed failed" from `go test -v` (tests and subtests)
+count_go() {
+    local log="$1" p f
+    p="$(grep -cE '^ *--- PASS' "$log" || true)"
+    f="$(grep -cE '^ *--- FAIL' "$log" || true)"
+    echo "$p $f"
+}
+
+# go_stage: the committed Go package is what the generator makes of openapi.yaml, is gofmt-formatted
+# and vet-clean, and passes its tests (unit tests and the shared scenarios against a real flexlbd
+# from FLEXLB_BIN_DIR).
+go_stage() {
+    local pkg="$ROOT/Sources/Client/Go/flexlb" rc=0 unformatted
+    # go needs a build cache; CI shells may have no HOME.
+    if [ -z "${GOCACHE:-}" ] && [ -z "${HOME:-}" ]; then export GOCACHE="${TMPDIR:-/tmp}/flexlb-go-cache"; fi
+    go version
+    "$ROOT/test/regenerate-go.sh" --check || rc=1
+    unformatted="$(gofmt -l "$pkg")"
+    if [ -n "$unformatted" ]; then echo "not gofmt-formatted: $unformatted"; rc=1; fi
+    (cd "$pkg" && GOPROXY=off GOFLAGS=-mod=mod go vet ./...) || rc=1
+    (cd "$pkg" && GOPROXY=off GOFLAGS=-mod=mod go test -count=1 -v ./...) || rc=1
+    return "$rc"
+}
+
 # run_stage NAME COUNTER CMD... : runs, tees output, adds counts; a failing stage with no counted
 # failure counts as one failure.
 run_stage() {
@@ -155,6 +183,7 @@ if [ "$BUILD_OK" = 1 ]; then
     export FLEXLB_BIN_DIR="$BIN_DIR"
     run_stage e2e count_pytest timeout --kill-after=30 2400 \
         "$VENV/bin/python" -m pytest -p no:cacheprovider test/e2e "$@"
+    run_stage go count_go timeout --kill-after=30 900 bash -c "$(declare -f go_stage); ROOT='$ROOT'; go_stage"
     # The data plane (keepalived + HAProxy driven by flexlbd) in network namespaces, traffic through VIPs.
     run_stage dataplane count_pytest timeout --kill-after=30 900 \
         "$VENV/bin/python" -m pytest -p no:cacheprovider test/dataplane
@@ -166,6 +195,7 @@ if [ "$BUILD_OK" = 1 ]; then
         "$VENV/bin/python" -m pytest -p no:cacheprovider -s test/failover
 else
     SUMMARY+=("e2e: not run (build failed)")
+    SUMMARY+=("go: not run (build failed)")
     SUMMARY+=("dataplane: not run (build failed)")
     SUMMARY+=("cluster: not run (build failed)")
     SUMMARY+=("failover: not run (build failed)")

@@ -48,7 +48,7 @@ def ecma_pattern(pattern: str) -> re.Pattern[str]:
 
 
 def is_ip(value: Any) -> bool:
-    """`format: ip` as the spec means it: IPv4 or IPv6, no zone, no surrounding whitespace."""
+    """An IP address as the spec means it (anyOf ipv4/ipv6): no zone, no surrounding whitespace."""
     if not isinstance(value, str):
         return True  # formats only constrain strings
     if "%" in value or value != value.strip() or not value:
@@ -145,12 +145,20 @@ class Spec:
         return node
 
     def flatten(self, schema: Any) -> dict:
-        """Resolves $ref and merges allOf into one dict of constraints (enough for this spec)."""
+        """Resolves $ref and merges allOf into one dict of constraints (enough for this spec).
+
+        `anyOf: [{format: ipv4}, {format: ipv6}]` (the spec's IP address) becomes one string
+        schema with `format: ip` and the longest maxLength, as flexlbd checks it."""
         schema = self.resolve(schema)
         out: dict = {}
         for part in schema.get("allOf", []):
             out.update(self.flatten(part))
-        out.update({k: v for k, v in schema.items() if k != "allOf"})
+        out.update({k: v for k, v in schema.items() if k not in ("allOf", "anyOf")})
+        branches = [self.flatten(b) for b in schema.get("anyOf", [])]
+        if branches and {b.get("format") for b in branches} == {"ipv4", "ipv6"}:
+            out.update(type="string", format="ip", maxLength=max(b.get("maxLength", 0) for b in branches))
+        elif branches:
+            out["anyOf"] = schema["anyOf"]
         return out
 
     def operations(self) -> dict[str, tuple[str, str, dict]]:

@@ -36,4 +36,16 @@ public enum Generator {
         let files = Renderer().render(module, diagnostics: &diagnostics)
         return GeneratorResult(files: files, diagnostics: diagnostics)
     }
+
+    /// The same parse and translate, rendered as the generated files of the Go client package
+    /// (exactly ``generatedGoFileNames``).
+    public static func generateGo(spec: String, packageName: String = "flexlb") -> GeneratorResult {
+        var diagnostics: [Diagnostic] = []
+        guard let document = YAMLParser().parse(spec, diagnostics: &diagnostics) else {
+            return GeneratorResult(files: [], diagnostics: diagnostics)
+        }
+        let module = Translator().translate(document, specText: spec, diagnostics: &diagnostics)
+        let files = GoRenderer(packageName: packageName).render(module, diagnostics: &diagnostics)
+        return GeneratorResult(files: files, diagnostics: diagnostics)
+    }
 }

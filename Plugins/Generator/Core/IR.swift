@@ -135,6 +135,8 @@ struct IROperation: Hashable, Sendable {
     var requestBody: IRBody?
     var requestBodyRequired: Bool
     var responses: [IRResponse]
+    /// `x-go-name`: the Go client's method name (default: the operationId in UpperCamelCase).
+    var goName: String? = nil
 }
 
 /// The whole API, ready to render.

@@ -184,6 +184,24 @@ struct TranslationState {
             default: diag("string format \(core.format.rawValue) is not validated", location, .warning)
             }
             return (.string(r), core.defaultValue)
+        case .any(let of, let core):
+            // `anyOf: [{format: ipv4}, {format: ipv6}]` (each a string): an IP address.
+            var r = StringRules()
+            r.ip = true
+            var formats: Set<String> = []
+            for branch in of {
+                guard case .string(let branchCore, let rules) = branch.value, rules.pattern == nil, rules.minLength == 0 else {
+                    formats = []
+                    break
+                }
+                formats.insert(branchCore.format.rawValue)
+                if let m = rules.maxLength { r.maxLength = max(r.maxLength ?? 0, m) }
+            }
+            guard formats == ["ipv4", "ipv6"] else {
+                diag("anyOf is supported only as [{format: ipv4}, {format: ipv6}] strings", location)
+                return (.string(StringRules()), nil)
+            }
+            return (.string(r), core.defaultValue)
         case .integer(let core, let rules):
             var r = IntegerRules()
             r.minimum = rules.minimum.map { $0.exclusive ? $0.value + 1 : $0.value }

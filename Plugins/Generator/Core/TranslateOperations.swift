@@ -109,6 +109,7 @@ extension TranslationState {
         let doc = [operation.summary, operation.description].compactMap { $0 }.joined(separator: "\n\n")
         return IROperation(
             id: id, typeName: Names.upperCamel(id), method: method, path: path, doc: doc.isEmpty ? nil : doc,
-            parameters: parameters, requestBody: body, requestBodyRequired: bodyRequired, responses: responses)
+            parameters: parameters, requestBody: body, requestBodyRequired: bodyRequired, responses: responses,
+            goName: operation.vendorExtensions["x-go-name"]?.value as? String)
     }
 }

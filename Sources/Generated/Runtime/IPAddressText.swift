@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// An IP address parsed by the C library (no zone, no whitespace), with its canonical text, so that
-/// `2001:DB8:0::1` and `2001:db8::1` compare equal. The one parser behind the schema's `format: ip`,
+/// `2001:DB8:0::1` and `2001:db8::1` compare equal. The one parser behind the schema's IP addresses (`anyOf` ipv4/ipv6),
 /// the server's VIP:port conflict check and the data plane's VIP observation.
 public struct IPAddressText: Sendable, Hashable {
     public let isIPv4: Bool

@@ -30,6 +30,31 @@ import Testing
         }
     }
 
+    static let goPackageDirectory = testsDirectory.appendingPathComponent("../../../../Sources/Client/Go/flexlb").standardizedFileURL
+
+    /// The committed Go package is the Go renderer's golden output: a spec change without
+    /// `test/regenerate-go.sh` fails here (FLEXLB_UPDATE_GOLDEN=1 also rewrites it).
+    @Test func committedGoPackageIsCurrent() throws {
+        let spec = try String(contentsOf: Self.specURL, encoding: .utf8)
+        let result = Generator.generateGo(spec: spec)
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
+        #expect(result.files.map(\.name) == generatedGoFileNames)
+        let update = ProcessInfo.processInfo.environment["FLEXLB_UPDATE_GOLDEN"] == "1"
+        for file in result.files {
+            let url = Self.goPackageDirectory.appendingPathComponent(file.name)
+            if update {
+                try file.contents.write(to: url, atomically: true, encoding: .utf8)
+                continue
+            }
+            let committed = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+            if committed != file.contents {
+                let message = "\(url.path) is not what openapi.yaml generates (run test/regenerate-go.sh):\n"
+                    + Self.diff(expected: committed, actual: file.contents)
+                Issue.record(Comment(rawValue: message))
+            }
+        }
+    }
+
     /// The first few differing lines, with line numbers.
     static func diff(expected: String, actual: String, limit: Int = 8) -> String {
         let e = expected.components(separatedBy: "\n")
