@@ -103,27 +103,27 @@ def main() -> None:
 
         first = []
         for i in range(creates):
-            name, vip = f"c{i:03d}", f"10.88.1.{1 + i}"
+            name, vip = f"c{i:03d}", f"10.88.0.{150 + i}"
             lab.call(NODES[i % 3], "POST", "/instances", body(name, vip))
             t0 = time.monotonic()
             poll("first 200", lambda: lab.run_in_client(vip), 30, 0.005)
             first.append(time.monotonic() - t0)
 
         balance_names = [f"c{i:03d}" for i in range(min(30, creates))]
-        owners = {n: single_holder(lab, f"10.88.1.{1 + i}") for i, n in enumerate(balance_names)}
+        owners = {n: single_holder(lab, f"10.88.0.{150 + i}") for i, n in enumerate(balance_names)}
         counts = {n: sum(1 for o in owners.values() if o == n) for n in NODES}
         lab.stop_node("n3")
         time.sleep(2)
-        during = {n: single_holder(lab, f"10.88.1.{1 + i}") for i, n in enumerate(balance_names)}
+        during = {n: single_holder(lab, f"10.88.0.{150 + i}") for i, n in enumerate(balance_names)}
         lab.start("n3")
         for n in NODES:
             lab.wait_members(n, {m: "alive" for m in NODES}, timeout=30)
         time.sleep(3)
-        after = {n: single_holder(lab, f"10.88.1.{1 + i}") for i, n in enumerate(balance_names)}
+        after = {n: single_holder(lab, f"10.88.0.{150 + i}") for i, n in enumerate(balance_names)}
         moved_leave = sum(1 for n in balance_names if during[n] != owners[n])
         moved_join = sum(1 for n in balance_names if after[n] != during[n])
         for i in range(creates, 100):
-            lab.call(NODES[i % 3], "POST", "/instances", body(f"c{i:03d}", f"10.88.1.{1 + i}"))
+            lab.call(NODES[i % 3], "POST", "/instances", body(f"c{i:03d}", f"10.88.0.{150 + i}"))
         t0 = time.monotonic()
         poll("100 up", lambda: all(v["state"] == "up" for v in lab.call("n1", "GET", f"/instances/c099")["nodes"].values())
              and len(lab.call("n1", "GET", "/instances")) >= 101, 600, 0.5)
