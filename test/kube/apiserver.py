@@ -18,6 +18,7 @@ behaviour (clusterIP, nodePort and healthCheckNodePort allocation).
 from __future__ import annotations
 
 import argparse
+import bisect
 import collections
 import copy
 import datetime
@@ -136,7 +137,9 @@ class Store:
         self.changed = threading.Condition(self.lock)
         self.rv = 1
         self.objects: dict[tuple, dict] = {}
-        self.history: collections.deque = collections.deque(maxlen=history)
+        self.history: list = []      # (rv, resource id, type, object), ascending rv
+        self.history_rvs: list = []  # the rvs alone, for bisect
+        self.history_limit = history
         self.compacted = 1  # events at or below this rv are gone
         self.resources: dict[tuple, Resource] = {r.rid: r for r in BUILTIN}
         self.service_ips = ipaddress.ip_network("10.96.0.0/16").hosts()
@@ -149,14 +152,24 @@ class Store:
         return str(self.rv)
 
     def record(self, res: Resource, kind: str, obj: dict) -> None:
-        if len(self.history) == self.history.maxlen:
-            self.compacted = int(self.history[0][0])
-        self.history.append((int(obj["metadata"]["resourceVersion"]), res.rid, kind, copy.deepcopy(obj)))
+        rv = int(obj["metadata"]["resourceVersion"])
+        self.history.append((rv, res.rid, kind, copy.deepcopy(obj)))
+        self.history_rvs.append(rv)
+        if len(self.history) > 2 * self.history_limit:
+            drop = len(self.history) - self.history_limit
+            self.compacted = self.history_rvs[drop - 1]
+            del self.history[:drop]
+            del self.history_rvs[:drop]
         self.changed.notify_all()
+
+    def events_after(self, rv: int) -> list:
+        """History entries with a version above `rv` (caller holds the lock)."""
+        return self.history[bisect.bisect_right(self.history_rvs, rv):]
 
     def compact(self) -> None:
         with self.lock:
             self.history.clear()
+            self.history_rvs.clear()
             self.compacted = self.rv
             self.changed.notify_all()
 
@@ -754,7 +767,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, {"compactedTo": self.store.compacted})
             if url.path == "/_test/requests" and superuser:
                 return self.send_json(200, dict(self.store.requests))
-            self.store.requests[user] += 1
+            token = self.headers.get("Authorization", "")[len("Bearer "):][:8] or "cert"
+            self.store.requests[f"{user}|{token}|{method}|{url.path.split('/')[-1] if method == 'POST' else url.path}"] += 1
             if method == "GET" and self.discovery(url.path):
                 return
             self.resource_request(method, url.path, query, body, user, groups, superuser)
@@ -965,8 +979,8 @@ class Handler(BaseHTTPRequestHandler):
             last_bookmark = time.monotonic()
             while True:
                 with self.store.lock:
-                    pending = [(rv, kind, obj) for rv, rid, kind, obj in self.store.history
-                               if rv > last and rid == res.rid and matches(obj)]
+                    pending = [(rv, kind, obj) for rv, rid, kind, obj in self.store.events_after(last)
+                               if rid == res.rid and matches(obj)]
                     if last < self.store.compacted:
                         status = ApiError(410, "Expired", f"too old resource version: {last} ({self.store.rv})").status()
                         pending, last = None, None
@@ -975,8 +989,8 @@ class Handler(BaseHTTPRequestHandler):
                         if remaining <= 0:
                             break
                         self.store.changed.wait(timeout=min(remaining, 1.0))
-                        pending = [(rv, kind, obj) for rv, rid, kind, obj in self.store.history
-                                   if rv > last and rid == res.rid and matches(obj)]
+                        pending = [(rv, kind, obj) for rv, rid, kind, obj in self.store.events_after(last)
+                                   if rid == res.rid and matches(obj)]
                     current = self.store.rv
                 if pending is None:
                     self.write_chunk(json.dumps({"type": "ERROR", "object": status}).encode() + b"\n")

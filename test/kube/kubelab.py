@@ -51,11 +51,13 @@ class KubeAPI:
         self.history = history
         self.bookmark_interval = bookmark_interval
         self.pki = pki.make_pki(root / "pki")
-        self.controller_token = secrets.token_hex(16)
+        # Two tokens of the controller's service account (one per replica, as two pods would have).
+        self.controller_tokens = [secrets.token_hex(16), secrets.token_hex(16)]
+        self.controller_token = self.controller_tokens[0]
         self.admin_token = secrets.token_hex(16)
         (root / "tokens.csv").write_text(
-            f"{self.controller_token},{CONTROLLER_SA},system:serviceaccounts\n"
-            f"{self.admin_token},token-admin,system:masters,superuser\n")
+            "".join(f"{t},{CONTROLLER_SA},system:serviceaccounts\n" for t in self.controller_tokens)
+            + f"{self.admin_token},token-admin,system:masters,superuser\n")
         (root / "tokens.csv").chmod(0o600)
         self.proc: subprocess.Popen | None = None
         self.port = 0
@@ -108,10 +110,24 @@ class KubeAPI:
                  "client-key": str(self.pki / "client-kubernetes-admin.key")}
         self.admin_kubeconfig = self.root / "admin.kubeconfig"
         self.admin_kubeconfig.write_text(yaml.safe_dump(config(admin)))
-        self.controller_kubeconfig = self.root / "controller.kubeconfig"
-        self.controller_kubeconfig.write_text(yaml.safe_dump(config({"token": self.controller_token}, "flexlb-system")))
-        for p in (self.admin_kubeconfig, self.controller_kubeconfig):
-            p.chmod(0o600)
+        self.controller_kubeconfigs = []
+        for i, token in enumerate(self.controller_tokens):
+            path = self.root / f"controller{i + 1}.kubeconfig"
+            path.write_text(yaml.safe_dump(config({"token": token}, "flexlb-system")))
+            path.chmod(0o600)
+            self.controller_kubeconfigs.append(path)
+        self.controller_kubeconfig = self.controller_kubeconfigs[0]
+        self.admin_kubeconfig.chmod(0o600)
+
+    def writes_by_token(self, token: str, exclude: tuple[str, ...] = ("leases",)) -> int:
+        """Create/update/patch/delete requests made with `token`, except on `exclude` resources."""
+        counts = self.request_counts()
+        return sum(n for key, n in counts.items()
+                   if key.split("|")[1] == token[:8] and key.split("|")[2] in ("POST", "PUT", "PATCH", "DELETE")
+                   and not any(x in key.split("|")[3] for x in exclude))
+
+    def request_counts(self) -> dict:
+        return json.loads(self.kubectl("get", "--raw", "/_test/requests").stdout)
 
     # -- kubectl --------------------------------------------------------------------------------------
 
@@ -134,3 +150,8 @@ class KubeAPI:
             docs = manifest if isinstance(manifest, list) else [manifest]
             manifest = yaml.safe_dump_all(docs)
         return self.kubectl("apply", "-f", "-", *extra, input=manifest)
+
+
+def compact(api: KubeAPI) -> None:
+    """Drops the API server's watch history: every watch from an older version gets 410 Gone."""
+    api.kubectl("create", "--raw", "/_test/compact", "-f", "-", input="{}")
