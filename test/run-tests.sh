@@ -7,7 +7,8 @@
 # Stages: swift build --build-tests; swift test (root package); swift test (Plugins/Generator);
 # pytest test/e2e against the real flexlbd/flexlb; pytest test/dataplane (real keepalived and
 # HAProxy driven by flexlbd in network namespaces) and pytest test/cluster (three gossiping nodes in
-# network namespaces); extra arguments are not passed to those two stages.
+# network namespaces); pytest test/kube (the test Kubernetes API server judged by kubectl, and
+# flexlb-kube-controller end to end); extra arguments are not passed to those three stages.
 # Every stage runs even if an earlier one failed (except those that need the build); the exit code
 # is non-zero if any stage failed, and the last line is "N passed, N failed" summed over the stages.
 #
@@ -161,10 +162,15 @@ if [ "$BUILD_OK" = 1 ]; then
     # Cluster mode: three flexlbd nodes gossiping in network namespaces (partitions with nftables).
     run_stage cluster count_pytest timeout --kill-after=30 900 \
         "$VENV/bin/python" -m pytest -p no:cacheprovider -s test/cluster
+    # Kubernetes: the test API server judged by the real kubectl, then flexlb-kube-controller end to end
+    # (test API server + flexlbd with keepalived and HAProxy in network namespaces + the controller).
+    run_stage kube count_pytest timeout --kill-after=30 900 \
+        "$VENV/bin/python" -m pytest -p no:cacheprovider test/kube
 else
     SUMMARY+=("e2e: not run (build failed)")
     SUMMARY+=("dataplane: not run (build failed)")
     SUMMARY+=("cluster: not run (build failed)")
+    SUMMARY+=("kube: not run (build failed)")
 fi
 
 # ---------------------------------------------------------------------------------------------
