@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "flexlb", targets: ["flexlb"]),
         .library(name: "FlexLBAPI", targets: ["FlexLBAPI"]),
         .library(name: "FlexLBClient", targets: ["FlexLBClient"]),
+        .executable(name: "flexlb-kube-controller", targets: ["flexlb-kube-controller"]),
     ],
     dependencies: [
         // The generator (core, tool, build plugin) is its own package so it builds and tests on its own.
@@ -191,6 +192,45 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Kubernetes controller
+        // A small Kubernetes API client: kubeconfig/in-cluster auth, typed models, list + watch.
+        .target(
+            name: "FlexLBKube",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/Controller/KubeClient",
+            swiftSettings: swiftSettings
+        ),
+        // Pure cores (IP ledger, Service mapping, work queue, leader election) and their shells.
+        .target(
+            name: "FlexLBKubeController",
+            dependencies: [
+                "FlexLBKube", "FlexLBClient", "FlexLBAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Controller/Controller",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "flexlb-kube-controller",
+            dependencies: [
+                "FlexLBKube", "FlexLBKubeController",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Controller/main",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests
         .testTarget(
             name: "FlexLBServerTests",
@@ -262,6 +302,13 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
             ],
             path: "Tests/FlexLBClientTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FlexLBKubeTests",
+            dependencies: ["FlexLBKube", "FlexLBKubeController", "FlexLBAPI"],
+            path: "Tests/FlexLBKubeTests",
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -8,8 +8,9 @@
 # pytest test/e2e against the real flexlbd/flexlb; go (the generated Go client: committed files
 # current with openapi.yaml, gofmt, go vet, go test against a real flexlbd); pytest test/dataplane
 # (real keepalived and HAProxy driven by flexlbd in network namespaces), pytest test/cluster (three
-# gossiping nodes) and pytest test/failover (three nodes with keepalived and HAProxy); extra
-# arguments are not passed to those stages.
+# gossiping nodes), pytest test/failover (three nodes with keepalived and HAProxy) and pytest
+# test/kube (the test Kubernetes API server judged by kubectl, and flexlb-kube-controller end to
+# end); extra arguments are not passed to those stages.
 # Every stage runs even if an earlier one failed (except those that need the build); the exit code
 # is non-zero if any stage failed, and the last line is "N passed, N failed" summed over the stages.
 #
@@ -193,12 +194,17 @@ if [ "$BUILD_OK" = 1 ]; then
     # Cluster data plane: three nodes with keepalived and HAProxy, failover, drain, the cluster API VIP.
     run_stage failover count_pytest timeout --kill-after=30 900 \
         "$VENV/bin/python" -m pytest -p no:cacheprovider -s test/failover
+    # Kubernetes: the test API server judged by the real kubectl, then flexlb-kube-controller end to end
+    # (test API server + flexlbd with keepalived and HAProxy in network namespaces + the controller).
+    run_stage kube count_pytest timeout --kill-after=30 900 \
+        "$VENV/bin/python" -m pytest -p no:cacheprovider test/kube
 else
     SUMMARY+=("e2e: not run (build failed)")
     SUMMARY+=("go: not run (build failed)")
     SUMMARY+=("dataplane: not run (build failed)")
     SUMMARY+=("cluster: not run (build failed)")
     SUMMARY+=("failover: not run (build failed)")
+    SUMMARY+=("kube: not run (build failed)")
 fi
 
 # ---------------------------------------------------------------------------------------------
