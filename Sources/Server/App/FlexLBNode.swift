@@ -9,6 +9,9 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import UnixSignals
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The composition root: turns a ``NodeConfiguration`` into the services of one flexlbd node.
 /// Tests boot it in-process; `flexlbd` runs it until SIGTERM.
@@ -122,10 +125,19 @@ public struct FlexLBNode: Sendable {
                 isSelf: true, version: identity.version
             )),
             conflicts: ListenerConflicts(store: store),
+            policy: InstanceHandler.WritePolicy(
+                addresses: configuration.addressPolicy,
+                limits: configuration.limits,
+                dataPlaneEnabled: configuration.dataPlaneEnabled,
+                nodeAddresses: {
+                    let addresses = Set(InterfaceAddresses.current().compactMap { IPAddressText($0.address)?.canonical })
+                    return ({ name in name.withCString { if_nametoindex($0) } != 0 }, addresses)
+                }
+            ),
             logger: logger
         )
         let app = Application(
-            responder: APIResponder(router: APIRouter(handler: handler), logger: logger),
+            responder: APIResponder(router: APIRouter(handler: handler), roles: configuration.roles, logger: logger),
             server: .mutualTLS(tls),
             configuration: .init(
                 address: .hostname(configuration.tlsHost, port: configuration.tlsPort),

@@ -64,15 +64,7 @@ public enum HAProxyRenderer {
             case .udp:
                 throw RenderError(.unsupported, at: "\(at).mode", "udp is not supported: HAProxy cannot proxy UDP")
             }
-            try InputCheck.optionLine(endpoint.frontendOptions, at: "\(at).frontend_options")
-            try InputCheck.balance(endpoint.balance, at: "\(at).balance")
-            for (o, option) in (endpoint.backendOptions ?? []).enumerated() {
-                try InputCheck.optionLine(option, at: "\(at).backend_options[\(o)]")
-            }
-            for (c, command) in (endpoint.backendCheckCommands?.commands ?? []).enumerated() {
-                try InputCheck.optionLine(command, at: "\(at).backend_check_commands.commands[\(c)]")
-            }
-            try InputCheck.optionLine(endpoint.backendDefaultServer, at: "\(at).backend_default_server")
+            try OptionAllowlist.checkOptions(of: endpoint, at: at)
 
             // Frontend.
             var bind = "bind \(vip):\(port)"
@@ -81,7 +73,7 @@ public enum HAProxyRenderer {
                 let crt = RenderedFile(
                     relativePath: "\(name)/\(port)-frontend.pem",
                     contents: try InputCheck.pem(ssl.serverCert, at: "\(sslAt).server_cert")
-                        + InputCheck.pem(ssl.serverKey, at: "\(sslAt).server_key"))
+                        + InputCheck.pem(try required(ssl.serverKey, at: "\(sslAt).server_key"), at: "\(sslAt).server_key"))
                 files.append(crt)
                 bind += " ssl crt \(paths.absolutePath(of: crt))"
                 if let caCert = ssl.caCert {
@@ -130,7 +122,6 @@ public enum HAProxyRenderer {
                 }
                 let family = try InputCheck.ipAddress(server.ipaddress, at: "\(serverAt).ipaddress")
                 try InputCheck.port(server.port, at: "\(serverAt).port")
-                try InputCheck.optionLine(server.options, at: "\(serverAt).options")
                 var line = "server \(server.name) \(hostPort(server.ipaddress, family: family)):\(server.port)"
                 if !server.options.isEmpty { line += " \(server.options)" }
                 if let tls = server.checkSslOptions {
@@ -152,7 +143,7 @@ public enum HAProxyRenderer {
     ) throws(RenderError) -> String {
         let client = RenderedFile(
             relativePath: "\(instance)/\(port)-\(server)-client.pem",
-            contents: try InputCheck.pem(tls.clientCert, at: "\(at).client_cert") + InputCheck.pem(tls.clientKey, at: "\(at).client_key"))
+            contents: try InputCheck.pem(tls.clientCert, at: "\(at).client_cert") + InputCheck.pem(try required(tls.clientKey, at: "\(at).client_key"), at: "\(at).client_key"))
         files.append(client)
         var arguments = " crt \(paths.absolutePath(of: client))"
         if let caCert = tls.caCert {
@@ -166,6 +157,12 @@ public enum HAProxyRenderer {
         }
         arguments += tls.verify == CheckSSLOptions.Verify.none ? " verify none" : " verify required"
         return arguments
+    }
+
+    /// A private key the API has merged in (a modify may omit it); nil here means it never was given.
+    private static func required(_ value: String?, at path: String) throws(RenderError) -> String {
+        guard let value else { throw RenderError(.invalidValue, at: path, "is required") }
+        return value
     }
 
     /// `addr` for IPv4, `[addr]` for IPv6, ready for `:port`.
