@@ -127,11 +127,16 @@ import Testing
             address_policy: {allow_loopback_vips: true, check_interfaces: false, vip_ranges: {eth0: [10.0.0.0/24]}}
             limits: {instances: 5, endpoints_per_instance: 2, servers_per_instance: 3}
             roles: {admin: [ops], read_only: [dash]}
+            api: {max_connections: 100, handshake_timeout: 2s, idle_timeout: 30s}
+            haproxy: {user: haproxy, group: haproxy}
             """)
         #expect(config.addressPolicy.allowLoopbackVIPs && config.addressPolicy.checkInterfaces == false)
         #expect(config.addressPolicy.vipRanges["eth0"]?.first?.description == "10.0.0.0/24")
         #expect(config.limits.instances == 5 && config.limits.serversPerInstance == 3)
         #expect(config.roles?.admins == ["ops"] && config.roles?.readers == ["dash"])
+        #expect(config.connectionLimits.maxConnections == 100 && config.connectionLimits.handshakeTimeout == 2)
+        #expect(config.haproxyUser == "haproxy")
         #expect(throws: ConfigurationError.self) { try NodeConfiguration.parse(yaml: "address_policy: {vip_ranges: {eth0: [nonsense]}}") }
+        #expect(throws: ConfigurationError.self) { try NodeConfiguration.parse(yaml: "api: {max_conns: 1}") }
     }
 }

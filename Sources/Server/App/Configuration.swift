@@ -35,6 +35,10 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var haproxyBinary = "/usr/sbin/haproxy"
     /// Check every create and modify with `haproxy -c` before storing it (`haproxy.check`).
     public var haproxyCheck = true
+    /// User and group HAProxy's workers switch to after binding, chrooted into an empty directory
+    /// (`haproxy.user`, `haproxy.group`; 0.4's `haproxy.global.uid/gid`). `root` keeps them root.
+    public var haproxyUser = "nobody"
+    public var haproxyGroup = "nogroup"
     /// keepalived binary (`keepalived.binary`).
     public var keepalivedBinary = "/usr/sbin/keepalived"
     /// VRRP priority of this node (`keepalived.priority`, 1...255). The default 255 makes a single node the
@@ -54,6 +58,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var addressPolicy = AddressPolicy()
     /// Size limits (`limits`).
     public var limits = Limits()
+    /// API connection limits and timeouts (`api`).
+    public var connectionLimits = ConnectionLimits()
     /// Roles by client certificate common name (`roles`); nil: every certificate of the CA is an admin, as in 0.4.
     public var roles: Roles?
 
@@ -201,6 +207,15 @@ public struct NodeConfiguration: Sendable, Equatable {
                     default: throw reader.unknown(path)
                     }
                 }
+            case "api":
+                try reader.mapping(value, path: path) { key, value, path in
+                    switch key {
+                    case "max_connections": config.connectionLimits.maxConnections = try reader.int(value, path, in: 1...1_000_000)
+                    case "handshake_timeout": config.connectionLimits.handshakeTimeout = try reader.duration(value, path, in: 0.1...600)
+                    case "idle_timeout": config.connectionLimits.idleTimeout = try reader.duration(value, path, in: 0.1...3600)
+                    default: throw reader.unknown(path)
+                    }
+                }
             case "limits":
                 try reader.mapping(value, path: path) { key, value, path in
                     switch key {
@@ -234,6 +249,8 @@ public struct NodeConfiguration: Sendable, Equatable {
                     switch key {
                     case "binary": config.haproxyBinary = try reader.string(value, path, pattern: "^/")
                     case "check": config.haproxyCheck = try reader.bool(value, path)
+                    case "user": config.haproxyUser = try reader.string(value, path, pattern: #"^[a-z_][a-z0-9_-]{0,31}$"#)
+                    case "group": config.haproxyGroup = try reader.string(value, path, pattern: #"^[a-z_][a-z0-9_-]{0,31}$"#)
                     default: throw reader.unknown(path)
                     }
                 }

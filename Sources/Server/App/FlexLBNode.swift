@@ -35,6 +35,7 @@ public struct FlexLBNode: Sendable {
     public init(configuration: NodeConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        Self.raiseDescriptorLimit()
         try Self.prepareDataDirectory(configuration.dataDir)
         self.store = try SQLiteStateStore(
             path: configuration.databasePath,
@@ -56,24 +57,21 @@ public struct FlexLBNode: Sendable {
             where !FileManager.default.isExecutableFile(atPath: binary) {
                 throw ConfigurationError("\(key): \(binary) is not an executable (install it, or set data_plane.enabled: false)")
             }
-            self.reconciler = Reconciler(
-                store: store,
-                settings: DataPlaneSettings(
-                    dataDir: configuration.dataDir,
-                    haproxyBinary: configuration.haproxyBinary,
-                    keepalivedBinary: configuration.keepalivedBinary,
-                    node: NodeSettings(
-                        routerID: configuration.name,
-                        priority: configuration.vrrpPriority,
-                        initialStateMaster: configuration.vrrpInitialMaster,
-                        advertInterval: configuration.vrrpAdvertInterval,
-                        unicastSourceIP: configuration.vrrpUnicastSourceIP,
-                        unicastPeers: configuration.vrrpUnicastPeers
-                    )
-                ),
-                observed: observed,
-                logger: logger
+            var settings = DataPlaneSettings(
+                dataDir: configuration.dataDir,
+                haproxyBinary: configuration.haproxyBinary,
+                keepalivedBinary: configuration.keepalivedBinary,
+                node: NodeSettings(
+                    routerID: configuration.name,
+                    priority: configuration.vrrpPriority,
+                    initialStateMaster: configuration.vrrpInitialMaster,
+                    advertInterval: configuration.vrrpAdvertInterval,
+                    unicastSourceIP: configuration.vrrpUnicastSourceIP,
+                    unicastPeers: configuration.vrrpUnicastPeers
+                )
             )
+            settings.haproxyPrivileges = configuration.haproxyUser == "root" ? nil : (configuration.haproxyUser, configuration.haproxyGroup)
+            self.reconciler = Reconciler(store: store, settings: settings, observed: observed, logger: logger)
         } else {
             self.reconciler = nil
         }
@@ -136,9 +134,10 @@ public struct FlexLBNode: Sendable {
             ),
             logger: logger
         )
+        let connections = ConnectionRegistry(limits: configuration.connectionLimits)
         let app = Application(
             responder: APIResponder(router: APIRouter(handler: handler), roles: configuration.roles, logger: logger),
-            server: .mutualTLS(tls),
+            server: .mutualTLS(tls, registry: connections),
             configuration: .init(
                 address: .hostname(configuration.tlsHost, port: configuration.tlsPort),
                 serverName: "flexlbd"
@@ -150,6 +149,15 @@ public struct FlexLBNode: Sendable {
         if let reconciler { services.append(reconciler) }
         if let cluster { services.append(cluster) }
         return services
+    }
+
+    /// The soft descriptor limit up to the hard one: the connection cap, not the kernel, should be
+    /// what turns clients away.
+    private static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     private static func prepareDataDirectory(_ path: String) throws {
