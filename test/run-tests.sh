@@ -5,12 +5,13 @@
 #   test/run-tests.sh -k conformance  extra arguments go to pytest (e2e stage)
 #
 # Stages: swift build --build-tests; swift test (root package); swift test (Plugins/Generator);
-# pytest test/e2e against the real flexlbd/flexlb; go (the generated Go client: committed files
-# current with openapi.yaml, gofmt, go vet, go test against a real flexlbd); pytest test/dataplane
-# (real keepalived and HAProxy driven by flexlbd in network namespaces), pytest test/cluster (three
-# gossiping nodes), pytest test/failover (three nodes with keepalived and HAProxy) and pytest
-# test/kube (the test Kubernetes API server judged by kubectl, and flexlb-kube-controller end to
-# end); extra arguments are not passed to those stages.
+# fuzz (libFuzzer over the real decoding, validation, option-allowlist and rendering code, 60 s;
+# FLEXLB_FUZZ_SECONDS); pytest test/e2e against the real flexlbd/flexlb (schemathesis included); go
+# (the generated Go client: committed files current with openapi.yaml, gofmt, go vet, go test against
+# a real flexlbd); pytest test/dataplane (real keepalived and HAProxy driven by flexlbd in network
+# namespaces), pytest test/cluster (three gossiping nodes), pytest test/failover (three nodes with
+# keepalived and HAProxy) and pytest test/kube (the test Kubernetes API server judged by kubectl, and
+# flexlb-kube-controller end to end); extra arguments are not passed to those stages.
 # Every stage runs even if an earlier one failed (except those that need the build); the exit code
 # is non-zero if any stage failed, and the last line is "N passed, N failed" summed over the stages.
 #
@@ -73,7 +74,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     say "python venv $VENV"
     "$PY" -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import pytest, requests, yaml, cryptography, jsonschema, referencing, openapi_schema_validator' >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c 'import pytest, requests, yaml, cryptography, jsonschema, referencing, openapi_schema_validator, schemathesis' >/dev/null 2>&1; then
     say "pip install -r test/e2e/requirements.txt"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r test/e2e/requirements.txt
 fi
@@ -141,6 +142,11 @@ go_stage() {
     return "$rc"
 }
 
+# count_fuzz LOG -> "1 0" when the fuzz run passed, else "0 1"
+count_fuzz() {
+    if grep -q '^run-fuzz: passed' "$1"; then echo "1 0"; else echo "0 1"; fi
+}
+
 # run_stage NAME COUNTER CMD... : runs, tees output, adds counts; a failing stage with no counted
 # failure counts as one failure.
 run_stage() {
@@ -178,6 +184,13 @@ else
 fi
 
 run_stage generator-test count_swift swift test --package-path Plugins/Generator
+
+if [ "$BUILD_OK" = 1 ]; then
+    # Coverage-guided fuzzing, time-bounded; a crash fails the stage.
+    run_stage fuzz count_fuzz timeout --kill-after=30 900 test/fuzz/run-fuzz.sh "${FLEXLB_FUZZ_SECONDS:-60}"
+else
+    SUMMARY+=("fuzz: not run (build failed)")
+fi
 
 if [ "$BUILD_OK" = 1 ]; then
     BIN_DIR="$(swift build --show-bin-path)"

@@ -69,8 +69,7 @@ import Testing
     }
 
     @Test(arguments: [
-        "check inter 3s", "check port 8081 addr 10.0.0.1", "http-check expect rstring ^OK$", "'$literal' \"quoted x\"",
-        "hdr Host \"a\\\"b\"", "",
+        "check inter 3s", "check port 8081 addr 10.0.0.1", "check 'weight' \"10\"", "ssl check verifyhost \"api.example\"", "",
     ])
     func ordinaryOptionsPass(options: String) throws {
         var instance = try Fixtures.template04()

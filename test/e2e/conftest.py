@@ -259,6 +259,8 @@ class Server:
         self.log_path: Path | None = None
         self.starts = 0
         self.pids: list[int] = []
+        # Keys of config.yaml a test sets before start() (they replace the defaults' top-level keys).
+        self.overrides: dict = {}
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -282,7 +284,11 @@ class Server:
             # or HAProxy here (VIPs would land on the host's interfaces). The data plane is tested in
             # network namespaces by test/dataplane.
             "data_plane": {"enabled": False},
+            # ...and so VIPs and backends here are loopback addresses on `lo`, which the default
+            # address policy refuses (test_address_policy.py checks the defaults).
+            "address_policy": {"allow_loopback_vips": True, "allow_loopback_backends": True},
         }
+        cfg.update(self.overrides)
         cfg.update(overrides)
         return cfg
 

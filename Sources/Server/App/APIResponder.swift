@@ -11,12 +11,14 @@ import NIOCore
 /// body limit, maps handler faults to 500 (the one place errors become responses), and logs one
 /// structured line per request.
 struct APIResponder<Handler: APIProtocol>: HTTPResponder {
-    typealias Context = BasicRequestContext
+    typealias Context = APIRequestContext
 
     /// Largest request body accepted; larger ones get 413 without being read further.
     static var maxBodySize: Int { 1 << 20 }
 
     let router: APIRouter<Handler>
+    /// Roles by certificate; nil: every certificate of the CA is an admin.
+    let roles: NodeConfiguration.Roles?
     let logger: Logger
 
     func respond(to request: Request, context: Context) async throws -> Response {
@@ -26,8 +28,15 @@ struct APIResponder<Handler: APIProtocol>: HTTPResponder {
         logger[metadataKey: "flexlb.request_id"] = "\(requestID)"
         let target = request.head.path ?? "/"
         let (path, query) = Self.split(target)
+        let client = await ClientIdentity.of(context.channel)
+        logger[metadataKey: "flexlb.client"] = "\(client.subject)"
 
-        let response = await handle(request, path: path, query: query, logger: logger)
+        let response: ServerResponse
+        if ClientRole.of(client, roles: roles).permits(method: request.method.rawValue) {
+            response = Self.compatible(await handle(request, path: path, query: query, logger: logger))
+        } else {
+            response = Self.compatible(Self.error(.forbidden, "client certificate \(client.subject) may not \(request.method.rawValue) (roles in the node configuration)"))
+        }
 
         var headers = response.headerFields
         if response.status == .contentTooLarge {
@@ -82,6 +91,24 @@ struct APIResponder<Handler: APIProtocol>: HTTPResponder {
             logger.error("request failed", metadata: ["error": "\(error)"])
             return Self.error(.internalServerError, "internal error; see the server log for this request id")
         }
+    }
+
+    /// Error bodies that 0.4 clients can read: `error` and `status` beside `message` (0.4's client reads
+    /// 404 as `{status, error}`), and a 400's `message` summarising the first violations (0.4's client
+    /// reads only `message`). The one place where every error body passes.
+    static func compatible(_ response: ServerResponse) -> ServerResponse {
+        guard response.status.code >= 400, !response.body.isEmpty,
+              var body = try? ErrorBody.decode(jsonBytes: response.body, strict: false) else { return response }
+        if let violations = body.violations, !violations.isEmpty, !body.message.contains(": ") {
+            let shown = violations.prefix(3).map { "\($0.path): \($0.message)" }.joined(separator: "; ")
+            let more = violations.count > 3 ? " (and \(violations.count - 3) more)" : ""
+            body.message = "\(body.message): \(shown)\(more)"
+        }
+        body.error = body.message
+        body.status = response.status.code
+        var result = response
+        result.body = body.jsonBytes()
+        return result
     }
 
     /// `application/json`, with or without parameters (`; charset=utf-8`). A body without a

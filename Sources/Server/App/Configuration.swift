@@ -35,6 +35,10 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var haproxyBinary = "/usr/sbin/haproxy"
     /// Check every create and modify with `haproxy -c` before storing it (`haproxy.check`).
     public var haproxyCheck = true
+    /// User and group HAProxy's workers switch to after binding, chrooted into an empty directory
+    /// (`haproxy.user`, `haproxy.group`; 0.4's `haproxy.global.uid/gid`). `root` keeps them root.
+    public var haproxyUser = "nobody"
+    public var haproxyGroup = "nogroup"
     /// keepalived binary (`keepalived.binary`).
     public var keepalivedBinary = "/usr/sbin/keepalived"
     /// VRRP priority of this node (`keepalived.priority`, 1...255). The default 255 makes a single node the
@@ -56,6 +60,34 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var vrrpUnicastPeers: [String] = []
     /// Cluster mode (`cluster.advertize` set); nil runs a single node exactly as before.
     public var cluster: ClusterSettings?
+    /// What VIPs, backends and check targets may be (`address_policy`).
+    public var addressPolicy = AddressPolicy()
+    /// Size limits (`limits`).
+    public var limits = Limits()
+    /// API connection limits and timeouts (`api`).
+    public var connectionLimits = ConnectionLimits()
+    /// Roles by client certificate common name (`roles`); nil: every certificate of the CA is an admin, as in 0.4.
+    public var roles: Roles?
+
+    /// How much one node and one instance may hold; a write past a limit is refused with 400 (or 409
+    /// for the instance count) naming the limit.
+    public struct Limits: Sendable, Equatable {
+        /// Instances stored on the node (`limits.instances`).
+        public var instances = 1000
+        /// Endpoints of one instance (`limits.endpoints_per_instance`).
+        public var endpointsPerInstance = 64
+        /// Backend servers of one instance, over all its endpoints (`limits.servers_per_instance`).
+        public var serversPerInstance = 1000
+        public init() {}
+    }
+
+    /// Client roles. A certificate whose common name is listed under `admin` may do everything; under
+    /// `read_only` only GETs; any other certificate of the CA is refused with 403.
+    public struct Roles: Sendable, Equatable {
+        public var admins: Set<String> = []
+        public var readers: Set<String> = []
+        public init() {}
+    }
 
     /// Gossip settings. Keys keep FlexLB 0.4's names where they mean the same.
     public struct ClusterSettings: Sendable, Equatable {
@@ -112,7 +144,7 @@ public struct NodeConfiguration: Sendable, Equatable {
         }
         var config = NodeConfiguration(name: ProcessInfo.processInfo.hostName)
         guard let node else { return config }
-        var reader = KeyReader(source: source)
+        let reader = KeyReader(source: source)
         try reader.mapping(node, path: "") { key, value, path in
             switch key {
             case "name": config.name = try reader.string(value, path, pattern: #"^[A-Za-z0-9\-_.]{1,64}$"#)
@@ -168,6 +200,56 @@ public struct NodeConfiguration: Sendable, Equatable {
                     }
                     config.cluster = settings
                 }
+            case "address_policy":
+                try reader.mapping(value, path: path) { key, value, path in
+                    switch key {
+                    case "allow_loopback_vips": config.addressPolicy.allowLoopbackVIPs = try reader.bool(value, path)
+                    case "allow_loopback_backends": config.addressPolicy.allowLoopbackBackends = try reader.bool(value, path)
+                    case "allow_link_local_backends": config.addressPolicy.allowLinkLocalBackends = try reader.bool(value, path)
+                    case "check_interfaces": config.addressPolicy.checkInterfaces = try reader.bool(value, path)
+                    case "vip_ranges":
+                        try reader.mapping(value, path: path) { interface, list, path in
+                            guard let items = list.sequence else { throw reader.error(path, "must be a list of networks such as 10.0.0.0/24") }
+                            config.addressPolicy.vipRanges[interface] = try items.enumerated().map { index, item in
+                                guard let network = IPNetwork(try reader.string(item, "\(path)[\(index)]")) else {
+                                    throw reader.error("\(path)[\(index)]", "must be a network such as 10.0.0.0/24")
+                                }
+                                return network
+                            }
+                        }
+                    default: throw reader.unknown(path)
+                    }
+                }
+            case "api":
+                try reader.mapping(value, path: path) { key, value, path in
+                    switch key {
+                    case "max_connections": config.connectionLimits.maxConnections = try reader.int(value, path, in: 1...1_000_000)
+                    case "handshake_timeout": config.connectionLimits.handshakeTimeout = try reader.duration(value, path, in: 0.1...600)
+                    case "idle_timeout": config.connectionLimits.idleTimeout = try reader.duration(value, path, in: 0.1...3600)
+                    default: throw reader.unknown(path)
+                    }
+                }
+            case "limits":
+                try reader.mapping(value, path: path) { key, value, path in
+                    switch key {
+                    case "instances": config.limits.instances = try reader.int(value, path, in: 1...100_000)
+                    case "endpoints_per_instance": config.limits.endpointsPerInstance = try reader.int(value, path, in: 1...1000)
+                    case "servers_per_instance": config.limits.serversPerInstance = try reader.int(value, path, in: 1...100_000)
+                    default: throw reader.unknown(path)
+                    }
+                }
+            case "roles":
+                var roles = Roles()
+                try reader.mapping(value, path: path) { key, value, path in
+                    guard let items = value.sequence else { throw reader.error(path, "must be a list of certificate common names") }
+                    let names = try items.enumerated().map { try reader.string($1, "\(path)[\($0)]") }
+                    switch key {
+                    case "admin": roles.admins.formUnion(names)
+                    case "read_only": roles.readers.formUnion(names)
+                    default: throw reader.unknown(path)
+                    }
+                }
+                config.roles = roles
             case "data_plane":
                 try reader.mapping(value, path: path) { key, value, path in
                     switch key {
@@ -180,6 +262,8 @@ public struct NodeConfiguration: Sendable, Equatable {
                     switch key {
                     case "binary": config.haproxyBinary = try reader.string(value, path, pattern: "^/")
                     case "check": config.haproxyCheck = try reader.bool(value, path)
+                    case "user": config.haproxyUser = try reader.string(value, path, pattern: #"^[a-z_][a-z0-9_-]{0,31}$"#)
+                    case "group": config.haproxyGroup = try reader.string(value, path, pattern: #"^[a-z_][a-z0-9_-]{0,31}$"#)
                     default: throw reader.unknown(path)
                     }
                 }

@@ -10,6 +10,9 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import UnixSignals
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The composition root: turns a ``NodeConfiguration`` into the services of one flexlbd node.
 /// Tests boot it in-process; `flexlbd` runs it until SIGTERM.
@@ -33,6 +36,7 @@ public struct FlexLBNode: Sendable {
     public init(configuration: NodeConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        Self.raiseDescriptorLimit()
         try Self.prepareDataDirectory(configuration.dataDir)
         // With a cluster endpoint, the highest VRID is reserved for it.
         let endpointVRID = configuration.cluster?.endpoint == nil ? nil : configuration.maxVirtualRouterID
@@ -93,14 +97,16 @@ public struct FlexLBNode: Sendable {
                 node.noPreempt = !configuration.vrrpPreempt
                 if !configuration.vrrpAdvertIntervalSet { node.advertInterval = 0.1 }
             }
+            var settings = DataPlaneSettings(
+                dataDir: configuration.dataDir,
+                haproxyBinary: configuration.haproxyBinary,
+                keepalivedBinary: configuration.keepalivedBinary,
+                node: node
+            )
+            settings.haproxyPrivileges = configuration.haproxyUser == "root" ? nil : (configuration.haproxyUser, configuration.haproxyGroup)
             let reconciler = Reconciler(
                 store: store,
-                settings: DataPlaneSettings(
-                    dataDir: configuration.dataDir,
-                    haproxyBinary: configuration.haproxyBinary,
-                    keepalivedBinary: configuration.keepalivedBinary,
-                    node: node
-                ),
+                settings: settings,
                 observed: observed,
                 topology: cluster,
                 logger: logger
@@ -157,11 +163,21 @@ public struct FlexLBNode: Sendable {
                 isSelf: true, version: identity.version
             )),
             conflicts: ListenerConflicts(store: store),
+            policy: InstanceHandler.WritePolicy(
+                addresses: configuration.addressPolicy,
+                limits: configuration.limits,
+                dataPlaneEnabled: configuration.dataPlaneEnabled,
+                nodeAddresses: {
+                    let addresses = Set(InterfaceAddresses.current().compactMap { IPAddressText($0.address)?.canonical })
+                    return ({ name in name.withCString { if_nametoindex($0) } != 0 }, addresses)
+                }
+            ),
             logger: logger
         )
+        let connections = ConnectionRegistry(limits: configuration.connectionLimits)
         let app = Application(
-            responder: APIResponder(router: APIRouter(handler: handler), logger: logger),
-            server: .mutualTLS(tls),
+            responder: APIResponder(router: APIRouter(handler: handler), roles: configuration.roles, logger: logger),
+            server: .mutualTLS(tls, registry: connections),
             configuration: .init(
                 address: .hostname(configuration.tlsHost, port: configuration.tlsPort),
                 serverName: "flexlbd"
@@ -173,6 +189,15 @@ public struct FlexLBNode: Sendable {
         if let reconciler { services.append(reconciler) }
         if let cluster { services.append(cluster) }
         return services
+    }
+
+    /// The soft descriptor limit up to the hard one: the connection cap, not the kernel, should be
+    /// what turns clients away.
+    private static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     private static func prepareDataDirectory(_ path: String) throws {

@@ -21,7 +21,20 @@ struct InstanceHandler: APIProtocol {
     let cluster: any ClusterView
     /// VIP:port claimed twice through concurrent writes on two nodes.
     let conflicts: ListenerConflicts
+    /// Address policy and limits for writes.
+    let policy: WritePolicy
     let logger: Logger
+
+    /// What a write must respect beyond the schema: the address policy and the size limits.
+    struct WritePolicy: Sendable {
+        var addresses = AddressPolicy()
+        var limits = NodeConfiguration.Limits()
+        var dataPlaneEnabled = false
+        /// This node's interface names and addresses (canonical) as they are now.
+        var nodeAddresses: @Sendable () -> (hasInterface: @Sendable (String) -> Bool, addresses: Set<String>) = {
+            ({ _ in true }, [])
+        }
+    }
 
     struct NodeIdentity: Sendable {
         var name: String
@@ -93,9 +106,13 @@ struct InstanceHandler: APIProtocol {
     // MARK: Instance operations
 
     func create(_ input: Operations.Create.Input) async throws -> Operations.Create.Output {
-        let config = input.body
-        if config.name == clusterInstanceName { return .forbidden(forbidden(config.name)) }
-        let violations = await check(config)
+        if input.body.name == clusterInstanceName { return .forbidden(forbidden(input.body.name)) }
+        let (config, missingKeys) = InstanceSecrets.merged(input.body, stored: nil)
+        var violations = await check(config, name: config.name)
+        violations.insert(contentsOf: missingKeys, at: 0)
+        if violations.isEmpty, try await store.list().count >= policy.limits.instances {
+            violations.append(Violation(path: "$", message: "this node already holds \(policy.limits.instances) instances (limits.instances)"))
+        }
         guard violations.isEmpty else { return .badRequest(invalid(violations)) }
         do {
             let stored = try await store.create(
@@ -136,9 +153,12 @@ struct InstanceHandler: APIProtocol {
     }
 
     func modify(_ input: Operations.Modify.Input) async throws -> Operations.Modify.Output {
-        let config = input.body
-        if config.name == clusterInstanceName { return .forbidden(forbidden(config.name)) }
-        let violations = await check(config)
+        if input.body.name == clusterInstanceName { return .forbidden(forbidden(input.body.name)) }
+        // A configuration read back through the API has no private keys: keep the stored ones.
+        let stored = try await store.get(name: input.body.name).flatMap { try? InstanceConfig.decode(jsonBytes: $0.config, strict: false) }
+        let (config, missingKeys) = InstanceSecrets.merged(input.body, stored: stored)
+        var violations = await check(config, name: config.name)
+        violations.insert(contentsOf: missingKeys, at: 0)
         guard violations.isEmpty else { return .badRequest(invalid(violations)) }
         do {
             let stored = try await store.update(
@@ -259,17 +279,46 @@ struct InstanceHandler: APIProtocol {
         return -1
     }
 
-    /// Cross-field rules first; only a config that passes them is rendered and shown to HAProxy.
-    private func check(_ config: InstanceConfig) async -> [Violation] {
-        let violations = InstanceRules.violations(of: config)
+    /// Cross-field rules, limits and the address policy first; only a config that passes them is
+    /// rendered and shown to HAProxy.
+    private func check(_ config: InstanceConfig, name: String) async -> [Violation] {
+        var violations = InstanceRules.violations(of: config)
+        violations += InstanceRules.limitViolations(of: config, limits: policy.limits)
+        violations += await addressViolations(of: config, name: name)
         guard violations.isEmpty, let configCheck else { return violations }
         return await configCheck.violations(of: DesiredInstance(virtualRouterID: 1, config: config))
+    }
+
+    private func addressViolations(of config: InstanceConfig, name: String) async -> [Violation] {
+        let node = policy.nodeAddresses()
+        // VIPs FlexLB put on this node's interfaces are not "the node's own" addresses.
+        var managedVIPs: Set<String> = []
+        for record in (try? await store.list()) ?? [] {
+            if let other = try? InstanceConfig.decode(jsonBytes: record.config, strict: false),
+               let vip = IPAddressText(other.frontendIpaddress)?.canonical {
+                managedVIPs.insert(vip)
+            }
+        }
+        var members: Set<String> = []
+        for member in cluster.members() where member.isSelf != true {
+            for address in (member.addresses ?? [:]).values.joined() {
+                if let text = address.split(separator: "/").first, let canonical = IPAddressText(String(text))?.canonical {
+                    members.insert(canonical)
+                }
+            }
+        }
+        let facts = AddressPolicy.NodeFacts(
+            hasInterface: node.hasInterface,
+            ownAddresses: node.addresses.subtracting(managedVIPs),
+            memberAddresses: members
+        )
+        return policy.addresses.violations(of: config, facts: facts, dataPlaneEnabled: policy.dataPlaneEnabled)
     }
 
     private func etag(_ stored: InstanceRecord) -> String { "\"\(stored.version.rawValue)\"" }
 
     private func instance(_ stored: InstanceRecord, conflicts: [String: ListenerClaims.Conflict]) throws -> Instance {
-        let config = try InstanceConfig.decode(jsonBytes: stored.config, strict: false)
+        let config = InstanceSecrets.redacted(try InstanceConfig.decode(jsonBytes: stored.config, strict: false))
         let version = stored.version.rawValue
         // Until the data plane has applied this version, this node reports it as pending: a write's
         // response never claims the state of the previous version.

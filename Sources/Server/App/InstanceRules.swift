@@ -1,4 +1,5 @@
 import FlexLBAPI
+import FlexLBRender
 import FlexLBStore
 
 /// Rules that span several fields and so cannot be written in openapi.yaml. The generated code has
@@ -29,6 +30,14 @@ enum InstanceRules {
             }
             var names: [String: Int] = [:]
             for (k, server) in endpoint.backendServers.enumerated() {
+                // HAProxy's statistics name their summary rows FRONTEND and BACKEND: a server of that
+                // name would be taken for one, and the instance's status would never be true.
+                if ["FRONTEND", "BACKEND"].contains(server.name.uppercased()) {
+                    found.append(Violation(
+                        path: "$.endpoints[\(i)].backend_servers[\(k)].name",
+                        message: "\(server.name) is reserved by HAProxy's statistics"
+                    ))
+                }
                 if let first = names[server.name] {
                     found.append(Violation(
                         path: "$.endpoints[\(i)].backend_servers[\(k)].name",
@@ -38,6 +47,21 @@ enum InstanceRules {
                     names[server.name] = k
                 }
             }
+        }
+        // Option strings: an allowlist per field (they become configuration of a root process).
+        found += OptionAllowlist.violations(of: config).map { Violation(path: $0.path, message: $0.message) }
+        return found
+    }
+
+    /// Size limits of one instance (`limits.endpoints_per_instance`, `limits.servers_per_instance`).
+    static func limitViolations(of config: InstanceConfig, limits: NodeConfiguration.Limits) -> [Violation] {
+        var found: [Violation] = []
+        if config.endpoints.count > limits.endpointsPerInstance {
+            found.append(Violation(path: "$.endpoints", message: "has \(config.endpoints.count) endpoints; this node allows at most \(limits.endpointsPerInstance) per instance (limits.endpoints_per_instance)"))
+        }
+        let servers = config.endpoints.reduce(0) { $0 + $1.backendServers.count }
+        if servers > limits.serversPerInstance {
+            found.append(Violation(path: "$.endpoints", message: "has \(servers) backend servers; this node allows at most \(limits.serversPerInstance) per instance (limits.servers_per_instance)"))
         }
         return found
     }

@@ -69,10 +69,13 @@ struct ReloadableTLSChannel<BaseChannel: ServerChildChannel>: ServerChildChannel
 
     let baseChannel: BaseChannel
     let tls: ServerTLSContext
+    let registry: ConnectionRegistry
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+            // After TLS, so it sees the handshake-completed event; it registers the connection at once.
+            try channel.pipeline.syncOperations.addHandler(ConnectionGuardHandler(registry: registry))
         }.flatMap {
             baseChannel.setup(channel: channel, logger: logger)
         }
@@ -88,10 +91,12 @@ extension ReloadableTLSChannel: HTTPChannelHandler where BaseChannel: HTTPChanne
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 over mutual TLS with reloadable certificates. There is no plaintext variant.
-    static func mutualTLS(_ tls: ServerTLSContext, configuration: HTTP1Channel.Configuration = .init()) -> HTTPServerBuilder {
-        .init { responder in
-            ReloadableTLSChannel(baseChannel: HTTP1Channel(responder: responder, configuration: configuration), tls: tls)
+    /// HTTP/1.1 over mutual TLS with reloadable certificates, a handshake timeout, an idle timeout and
+    /// a connection cap. There is no plaintext variant.
+    static func mutualTLS(_ tls: ServerTLSContext, registry: ConnectionRegistry) -> HTTPServerBuilder {
+        let configuration = HTTP1Channel.Configuration(idleTimeout: .milliseconds(Int64(registry.limits.idleTimeout * 1000)))
+        return .init { responder in
+            ReloadableTLSChannel(baseChannel: HTTP1Channel(responder: responder, configuration: configuration), tls: tls, registry: registry)
         }
     }
 }

@@ -17,6 +17,9 @@ public struct DataPlaneSettings: Sendable {
     /// Set `net.ipv4/ipv6.ip_nonlocal_bind=1` in flexlbd's network namespace (off only in unit tests,
     /// which must not change the host's kernel settings).
     public var enableNonlocalBind: Bool
+    /// The user and group HAProxy's workers run as after binding, chrooted into an empty directory;
+    /// nil keeps them root (only for tests that cannot rely on the user existing).
+    public var haproxyPrivileges: (user: String, group: String)? = ("nobody", "nogroup")
 
     public init(
         dataDir: String,
@@ -48,6 +51,8 @@ public struct DataPlaneSettings: Sendable {
     public var pemDir: String { dataDir + "/pem" }
     public var logDir: String { dataDir + "/log" }
     public var keepalivedDir: String { dataDir + "/keepalived" }
+    /// The empty directory HAProxy's workers chroot into.
+    public var haproxyChrootDir: String { dataDir + "/haproxy-chroot" }
     public var keepalivedConfig: String { keepalivedDir + "/keepalived.conf" }
     public var keepalivedPidFile: String { runDir + "/keepalived.pid" }
     public var keepalivedVRRPPidFile: String { runDir + "/keepalived-vrrp.pid" }
@@ -55,7 +60,11 @@ public struct DataPlaneSettings: Sendable {
     public var keepalivedNotifyFifo: String { runDir + "/keepalived.fifo" }
 
     public var renderPaths: RenderPaths {
-        RenderPaths(haproxyRunDir: runDir, pemDir: pemDir, keepalivedNotifyFifo: keepalivedNotifyFifo)
+        var paths = RenderPaths(haproxyRunDir: runDir, pemDir: pemDir, keepalivedNotifyFifo: keepalivedNotifyFifo)
+        if let privileges = haproxyPrivileges {
+            paths.haproxyPrivileges = HAProxyPrivileges(user: privileges.user, group: privileges.group, chroot: haproxyChrootDir)
+        }
+        return paths
     }
 
     public func haproxyConfig(instance: String) -> String { haproxyConfigDir + "/\(instance).cfg" }

@@ -15,14 +15,14 @@ import Glibc
 /// every `tick`, so drift — a killed HAProxy, an edited or deleted file — is corrected within a tick.
 public final class Reconciler: Service, Sendable {
     private let store: any StateStore
-    private let settings: DataPlaneSettings
+    let settings: DataPlaneSettings
     private let launcher: any ProcessLauncher
     private let observed: ObservedStatus
     private let logger: Logger
     /// The cluster (membership, drain, the API endpoint instance); nil on a single node.
     private let topologySource: (any TopologySource)?
     private let wakeup = Wakeup()
-    private let runner = CommandRunner()
+    let runner = CommandRunner()
 
     public init(
         store: any StateStore,
@@ -70,12 +70,15 @@ public final class Reconciler: Service, Sendable {
     }
 
     private func prepare() throws {
-        for directory in [settings.dataDir, settings.haproxyConfigDir, settings.runDir, settings.pemDir, settings.logDir, settings.keepalivedDir] {
+        for directory in [settings.dataDir, settings.haproxyConfigDir, settings.runDir, settings.pemDir, settings.logDir, settings.keepalivedDir, settings.haproxyChrootDir] {
             try ConfigFiles.makeDirectory(directory)
         }
         // HAProxy binds VIPs this node does not (yet) hold, so it runs warm on every node and a VIP
         // move is only a VRRP event.
-        for knob in ["/proc/sys/net/ipv4/ip_nonlocal_bind", "/proc/sys/net/ipv6/ip_nonlocal_bind"] where settings.enableNonlocalBind {
+        // promote_secondaries: removing the VIP that became an interface's primary address in its prefix
+        // must not take every other VIP of that prefix with it.
+        for knob in ["/proc/sys/net/ipv4/ip_nonlocal_bind", "/proc/sys/net/ipv6/ip_nonlocal_bind", "/proc/sys/net/ipv4/conf/all/promote_secondaries"]
+        where settings.enableNonlocalBind {
             do {
                 try ConfigFiles.writeSysctl(knob, "1")
             } catch {
@@ -118,6 +121,8 @@ public final class Reconciler: Service, Sendable {
         var groupFirstSeen: [VRRPGroupKey: Double] = [:]
         /// Groups this process has put into keepalived at least once (never deferred again).
         var loadedGroups: Set<VRRPGroupKey> = []
+        /// Instances keepalived refused (at that version): left out of keepalived.conf so the others keep working.
+        var keepalivedRefused: [String: (version: Int64, reason: String)] = [:]
         var adopted = false
 
         init(clock: ContinuousClock) {
@@ -287,6 +292,20 @@ public final class Reconciler: Service, Sendable {
             state.keepalived.pid = pid
             logger.notice("adopted running keepalived", metadata: ["flexlb.pid": "\(pid)"])
         }
+        await endOrphans(accounted: Set(state.haproxy.values.compactMap(\.pid) + [state.keepalived.pid].compactMap { $0 }))
+    }
+
+    /// Ends HAProxy and keepalived processes of this data directory that no pid file accounts for.
+    private func endOrphans(accounted: Set<Int32>) async {
+        let orphans = OrphanSweep.orphans(
+            in: OrphanSweep.scan(), accounted: accounted, haproxyBinary: settings.haproxyBinary,
+            haproxyConfigDir: settings.haproxyConfigDir, keepalivedBinary: settings.keepalivedBinary, keepalivedConfig: settings.keepalivedConfig
+        )
+        for orphan in orphans {
+            let haproxy = orphan.argv.first?.hasSuffix("haproxy") == true
+            logger.warning("ending orphaned process", metadata: ["flexlb.pid": "\(orphan.pid)", "flexlb.argv": "\(orphan.argv.joined(separator: " "))"])
+            await terminate(pid: orphan.pid, executable: haproxy ? settings.haproxyBinary : settings.keepalivedBinary)
+        }
     }
 
     private func applyHAProxy(_ instance: DesiredInstance, version: Int64, state: inout PassState) async {
@@ -443,8 +462,9 @@ public final class Reconciler: Service, Sendable {
     /// Renders keepalived.conf; a changed config is checked (`keepalived -t`), written, and marked
     /// for a coalesced reload.
     private func writeKeepalivedConfig(
-        _ desired: [DesiredInstance], versions: [String: Int64], groups: [VRRPGroupKey: VRRPGroupSettings], state: inout PassState
+        _ all: [DesiredInstance], versions allVersions: [String: Int64], groups: [VRRPGroupKey: VRRPGroupSettings], state: inout PassState
     ) async {
+        let (desired, versions) = keepalivedCandidates(all, versions: allVersions, state: &state)
         let conf: String
         do {
             if let cached = state.keepalivedRendered, cached.versions == versions, cached.groups == groups {
@@ -462,6 +482,8 @@ public final class Reconciler: Service, Sendable {
             return
         }
         let now = state.clock.now
+        // The file on disk is what is wanted and was accepted when written: an earlier failure is over.
+        if state.files.matches(settings.keepalivedConfig, conf) { state.keepalived.failure = nil }
         if !state.files.matches(settings.keepalivedConfig, conf) {
             do {
                 let candidate = settings.keepalivedConfig + ".candidate"
@@ -469,8 +491,13 @@ public final class Reconciler: Service, Sendable {
                 defer { ConfigFiles.remove(candidate) }
                 let check = try await runner.run(settings.keepalivedBinary, ["-t", "-f", candidate])
                 guard check.succeeded else {
-                    state.keepalived.failure = "keepalived rejects the configuration: \(check.output.prefix(400))"
                     logger.error("keepalived rejects rendered configuration", metadata: ["flexlb.output": "\(check.output)"])
+                    // Find the instances that make it fail and leave only them out.
+                    if await isolateKeepalivedFailures(desired, versions: versions, state: &state) {
+                        await writeKeepalivedConfig(all, versions: allVersions, groups: groups, state: &state)
+                    } else {
+                        state.keepalived.failure = "keepalived rejects the configuration: \(check.output.prefix(400))"
+                    }
                     return
                 }
                 try ConfigFiles.writeAtomically(settings.keepalivedConfig, conf)
@@ -559,7 +586,7 @@ public final class Reconciler: Service, Sendable {
                 status.state = .down
                 status.haproxy = .stopped
                 status.message = "stopped"
-            } else if let failure = record?.failure ?? state.keepalived.failure {
+            } else if let failure = record?.failure ?? state.keepalivedRefused[instance.name]?.reason ?? state.keepalived.failure {
                 status.state = .down
                 status.haproxy = record?.pid == nil ? .failed : .running
                 status.message = failure

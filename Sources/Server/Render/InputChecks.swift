@@ -68,7 +68,8 @@ enum InputCheck {
     /// character (`\x`, `\r`, `\n`, `\t`) and no trailing backslash; no `$` inside double quotes
     /// (HAProxy would expand an environment variable of the daemon there); and when
     /// `allowFileKeywords` is false, no argument naming a file keyword (`crt`, `ca-file`, …).
-    static func optionLine(_ value: String, at path: String, allowFileKeywords: Bool = false) throws(RenderError) {
+    @discardableResult
+    static func optionLine(_ value: String, at path: String, allowFileKeywords: Bool = false) throws(RenderError) -> [String] {
         let bytes = Array(value.utf8)
         guard bytes.count <= 1024 else {
             throw RenderError(.invalidValue, at: path, "must be at most 1024 characters")
@@ -126,6 +127,7 @@ enum InputCheck {
         if !allowFileKeywords, let keyword = tokens.first(where: { fileKeywords.contains($0) }) {
             throw RenderError(.invalidValue, at: path, "must not use '\(keyword)': FlexLB writes TLS files itself (use the *_ssl_options fields)")
         }
+        return tokens
     }
 
     /// The `balance` algorithm: an option line that starts with a lower-case algorithm name.

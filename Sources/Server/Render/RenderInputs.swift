@@ -103,6 +103,20 @@ public struct VRRPGroupSettings: Hashable, Sendable {
     }
 }
 
+/// HAProxy's privilege drop: the master stays root (it re-executes on reload and binds ports below
+/// 1024), the workers chroot into an empty directory and switch to `user`/`group` once bound.
+public struct HAProxyPrivileges: Hashable, Sendable {
+    public var user: String
+    public var group: String
+    public var chroot: String
+
+    public init(user: String, group: String, chroot: String) {
+        self.user = user
+        self.group = group
+        self.chroot = chroot
+    }
+}
+
 /// Every absolute path a rendered configuration refers to comes from here, so the caller (and tests)
 /// decide where files live.
 ///
@@ -115,6 +129,8 @@ public struct RenderPaths: Hashable, Sendable {
     public var pemDir: String
     /// FIFO that keepalived writes VRRP state changes to (`vrrp_notify_fifo`); none when nil.
     public var keepalivedNotifyFifo: String?
+    /// Who HAProxy's workers become after binding (`user`, `group`, `chroot`); nil: they stay root.
+    public var haproxyPrivileges: HAProxyPrivileges?
 
     /// Creates the set of paths.
     public init(haproxyRunDir: String, pemDir: String, keepalivedNotifyFifo: String? = nil) {

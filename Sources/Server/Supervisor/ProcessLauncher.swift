@@ -54,13 +54,17 @@ public struct PosixProcessLauncher: ProcessLauncher {
         var status: Int32 = 0
         let reaped = waitpid(pid, &status, WNOHANG)
         if reaped == pid { return false }
-        guard let stat = Self.read("/proc/\(pid)/stat") else { return false }
+        // Only "no such process" means gone. Anything else that stops us from looking (EMFILE while
+        // a flood of connections holds every descriptor) must never read as an exit: a supervisor
+        // that believes HAProxy exited starts another master beside the running one.
+        if kill(pid, 0) != 0 && errno == ESRCH { return false }
+        guard let stat = Self.read("/proc/\(pid)/stat") else { return errno != ENOENT && errno != ESRCH }
         // The state letter follows the parenthesised command name; Z and X are dead.
         if let close = stat.lastIndex(of: ")") {
             let rest = stat[stat.index(after: close)...].drop { $0 == " " }
             if let state = rest.first, state == "Z" || state == "X" { return false }
         }
-        guard let cmdline = Self.read("/proc/\(pid)/cmdline") else { return false }
+        guard let cmdline = Self.read("/proc/\(pid)/cmdline") else { return errno != ENOENT && errno != ESRCH }
         // An empty command line is a live process in the middle of execve: HAProxy's master
         // re-executes itself on every reload. It is still ours; the next check sees the new argv.
         if cmdline.isEmpty { return true }
@@ -72,22 +76,6 @@ public struct PosixProcessLauncher: ProcessLauncher {
     public func signal(_ signal: Int32, to pid: Int32) -> Bool {
         guard pid > 0 else { return false }
         return kill(pid, signal) == 0
-    }
-
-    /// Children must not inherit flexlbd's sockets (a listening API socket held by a long-lived
-    /// HAProxy would block flexlbd's restart). Descriptors opened without CLOEXEC are marked here.
-    static func markDescriptorsCloseOnExec() {
-        guard let directory = opendir("/proc/self/fd") else { return }
-        defer { closedir(directory) }
-        let own = dirfd(directory)
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard let fd = Int32(name), fd > 2, fd != own else { continue }
-            let flags = fcntl(fd, F_GETFD)
-            if flags >= 0 && flags & FD_CLOEXEC == 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
-        }
     }
 
     static func read(_ path: String) -> String? {

@@ -267,7 +267,7 @@ func (m *Endpoint) ApplyDefaults() {
 	}
 }
 
-// FrontendSSLOptions is the FrontendSSLOptions schema of openapi.yaml. TLS termination on the frontend.
+// FrontendSSLOptions is the FrontendSSLOptions schema of openapi.yaml. TLS termination on the frontend. `server_key` is required when the endpoint is created; it is never returned, and a modify that omits it keeps the stored key of the same frontend port.
 //
 // flexlbd refuses properties it does not name.
 type FrontendSSLOptions struct {
@@ -276,8 +276,8 @@ type FrontendSSLOptions struct {
 	ServerCert string `json:"server_cert"`
 
 	// ServerKey is "server_key": One or more PEM blocks.
-	// Required. Constraints: at most 65536 characters; pattern ^(-----BEGIN [A-Z0-9 ]{1,64}-----\r?\n([A-Za-z0-9+/=]{1,128}\r?\n)+-----END [A-Z0-9 ]{1,64}-----(\r?\n)?)+$.
-	ServerKey string `json:"server_key"`
+	// Optional. Constraints: at most 65536 characters; pattern ^(-----BEGIN [A-Z0-9 ]{1,64}-----\r?\n([A-Za-z0-9+/=]{1,128}\r?\n)+-----END [A-Z0-9 ]{1,64}-----(\r?\n)?)+$.
+	ServerKey *string `json:"server_key,omitempty"`
 
 	// CACert is "ca_cert": CA for client certificates; needed when `verify` is given (checked by flexlbd).
 	// Optional. Constraints: at most 65536 characters; pattern ^(-----BEGIN [A-Z0-9 ]{1,64}-----\r?\n([A-Za-z0-9+/=]{1,128}\r?\n)+-----END [A-Z0-9 ]{1,64}-----(\r?\n)?)+$.
@@ -352,7 +352,7 @@ func (m *BackendServer) ApplyDefaults() {
 	}
 }
 
-// CheckSSLOptions is the CheckSSLOptions schema of openapi.yaml. TLS towards the backend, with a client certificate.
+// CheckSSLOptions is the CheckSSLOptions schema of openapi.yaml. TLS towards the backend, with a client certificate. `client_key` is required when the server is created; it is never returned, and a modify that omits it keeps the stored key of the same frontend port and server name.
 //
 // flexlbd refuses properties it does not name.
 type CheckSSLOptions struct {
@@ -361,8 +361,8 @@ type CheckSSLOptions struct {
 	ClientCert string `json:"client_cert"`
 
 	// ClientKey is "client_key": One or more PEM blocks.
-	// Required. Constraints: at most 65536 characters; pattern ^(-----BEGIN [A-Z0-9 ]{1,64}-----\r?\n([A-Za-z0-9+/=]{1,128}\r?\n)+-----END [A-Z0-9 ]{1,64}-----(\r?\n)?)+$.
-	ClientKey string `json:"client_key"`
+	// Optional. Constraints: at most 65536 characters; pattern ^(-----BEGIN [A-Z0-9 ]{1,64}-----\r?\n([A-Za-z0-9+/=]{1,128}\r?\n)+-----END [A-Z0-9 ]{1,64}-----(\r?\n)?)+$.
+	ClientKey *string `json:"client_key,omitempty"`
 
 	// CACert is "ca_cert": CA that verifies the backend's certificate; required unless `verify` is `none` (checked by flexlbd).
 	// Optional. Constraints: at most 65536 characters; pattern ^(-----BEGIN [A-Z0-9 ]{1,64}-----\r?\n([A-Za-z0-9+/=]{1,128}\r?\n)+-----END [A-Z0-9 ]{1,64}-----(\r?\n)?)+$.
@@ -585,6 +585,14 @@ type ErrorBody struct {
 	// Message is "message".
 	// Required.
 	Message string `json:"message"`
+
+	// Error is "error": The same text as `message`, for 0.4 clients that read 404 bodies as `{status, error}`.
+	// Optional.
+	Error *string `json:"error,omitempty"`
+
+	// Status is "status": The HTTP status code, for 0.4 clients.
+	// Optional.
+	Status *int64 `json:"status,omitempty"`
 
 	// Violations is "violations".
 	// Optional.

@@ -122,7 +122,7 @@ func validateFrontendSSLOptions(v *validator, j interface{}, p string) {
 	if j, p, ok := v.required(o, p, "server_cert"); ok {
 		v.str(j, p, strRules{hasMaxLength: true, maxLength: 65536, pattern: pattern5})
 	}
-	if j, p, ok := v.required(o, p, "server_key"); ok {
+	if j, p, ok := v.optional(o, p, "server_key"); ok {
 		v.str(j, p, strRules{hasMaxLength: true, maxLength: 65536, pattern: pattern5})
 	}
 	if j, p, ok := v.optional(o, p, "ca_cert"); ok {
@@ -201,7 +201,7 @@ func validateCheckSSLOptions(v *validator, j interface{}, p string) {
 	if j, p, ok := v.required(o, p, "client_cert"); ok {
 		v.str(j, p, strRules{hasMaxLength: true, maxLength: 65536, pattern: pattern5})
 	}
-	if j, p, ok := v.required(o, p, "client_key"); ok {
+	if j, p, ok := v.optional(o, p, "client_key"); ok {
 		v.str(j, p, strRules{hasMaxLength: true, maxLength: 65536, pattern: pattern5})
 	}
 	if j, p, ok := v.optional(o, p, "ca_cert"); ok {
@@ -440,6 +440,12 @@ func validateErrorBody(v *validator, j interface{}, p string) {
 	}
 	if j, p, ok := v.required(o, p, "message"); ok {
 		v.str(j, p, strRules{})
+	}
+	if j, p, ok := v.optional(o, p, "error"); ok {
+		v.str(j, p, strRules{})
+	}
+	if j, p, ok := v.optional(o, p, "status"); ok {
+		v.integer(j, p, intRules{})
 	}
 	if j, p, ok := v.optional(o, p, "violations"); ok {
 		if items0, ok := v.array(j, p, 0, -1); ok {
