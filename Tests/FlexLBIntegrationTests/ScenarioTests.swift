@@ -234,6 +234,10 @@ import Testing
         configuration.dataDir = directory + "/data"
         configuration.dataPlaneEnabled = false
         configuration.haproxyCheck = false
+        // The scenarios use loopback VIPs and backends on `lo` (no data plane runs here), which the
+        // default address policy refuses.
+        configuration.addressPolicy.allowLoopbackVIPs = true
+        configuration.addressPolicy.allowLoopbackBackends = true
         var logger = Logger(label: "sc")
         logger.logLevel = .warning
         let node = try FlexLBNode(configuration: configuration, logger: logger)

@@ -92,6 +92,9 @@ data_dir: %s
 log_level: warning
 data_plane:
   enabled: false
+address_policy:
+  allow_loopback_vips: true
+  allow_loopback_backends: true
 `, s.port, s.file("server.crt"), s.file("server.key"), s.file("ca.crt"), filepath.Join(dir, "data"))
 	configPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
