@@ -83,7 +83,7 @@ final class ControllerContext: Sendable {
     }
 
     /// The delay before polling a not-yet-serving instance again: `readyPollInterval` for the first
-    /// ten polls, then growing linearly to 30 s (an instance stuck down should not cost a request a second).
+    /// ten polls, then doubling up to 30 s (an instance stuck down should not cost requests forever).
     func nextPollDelay(_ key: String, ready: Bool) -> Duration {
         let n = notReadyPolls.withLock { polls -> Int in
             if ready {
@@ -94,7 +94,7 @@ final class ControllerContext: Sendable {
             return polls[key]!
         }
         if ready { return settings.resyncPeriod }
-        return min(settings.readyPollInterval * max(1, n - 9), .seconds(30))
+        return min(settings.readyPollInterval * (1 << min(max(0, n - 10), 8)), .seconds(30))
     }
 
     /// Ledger owner names.

@@ -12,7 +12,7 @@ public struct ControllerSettings: Sendable {
     /// Every object is reconciled again this often (0.4's `--refresh-interval`).
     public var resyncPeriod: Duration = .seconds(60)
     /// How often a FlexLBInstance that is not serving yet is polled.
-    public var readyPollInterval: Duration = .seconds(1)
+    public var readyPollInterval: Duration = .milliseconds(250)
     /// Concurrent reconciles (never two of the same key).
     public var workers = 4
     /// How long a released address waits before it is given out again.
