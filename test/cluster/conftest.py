@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from polling import poll  # noqa: E402,F401
 
 import pytest
 import yaml
@@ -49,20 +51,6 @@ def require_tools() -> None:
         pytest.fail(f"missing tools: {missing} (CI installs them; run test/run-tests.sh)", pytrace=False)
 
 
-def poll(what: str, fn: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            value = fn()
-            if value:
-                return value
-            last = value
-        except AssertionError as e:
-            last = e
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
-        time.sleep(interval)
 
 
 def address(node: str) -> str:

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from polling import poll  # noqa: E402,F401
 
 import yaml
 
@@ -23,20 +25,6 @@ KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
 CONTROLLER_SA = "system:serviceaccount:flexlb-system:flexlb-kube-controller"
 
 
-def poll(what: str, fn, timeout: float, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            value = fn()
-            if value:
-                return value
-            last = value
-        except AssertionError as e:
-            last = e
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
-        time.sleep(interval)
 
 
 class KubeAPI:

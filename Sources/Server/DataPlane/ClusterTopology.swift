@@ -1,8 +1,5 @@
 import FlexLBAPI
 import FlexLBModel
-#if canImport(Glibc)
-import Glibc
-#endif
 import FlexLBRender
 
 /// What the data plane needs to know about the cluster, read once per pass: the members (every
@@ -49,7 +46,8 @@ public enum VRRPGroupPlan {
     public static func groups(
         for instances: [DesiredInstance], topology: ClusterTopology, trackDirectory: String
     ) -> [VRRPGroupKey: VRRPGroupSettings] {
-        let vips = Set(instances.map { canonical($0.config.frontendIpaddress) })
+        // Published addresses are canonical text: compare VIPs in that form.
+        let vips = Set(instances.map { InterfaceAddresses.canonical($0.config.frontendIpaddress) ?? $0.config.frontendIpaddress })
         var result: [VRRPGroupKey: VRRPGroupSettings] = [:]
         for instance in instances where instance.running {
             let config = instance.config
@@ -112,14 +110,5 @@ public enum VRRPGroupPlan {
             faulty.insert(key(of: instance))
         }
         return Dictionary(uniqueKeysWithValues: groups.map { ($0, drained || faulty.contains($0) ? "1" : "0") })
-    }
-
-    private static func canonical(_ address: String) -> String {
-        guard let bytes = Subnet.parse(address) else { return address }
-        // Published addresses come from inet_ntop: compare in that form.
-        var buffer = [CChar](repeating: 0, count: 64)
-        let family = bytes.count == 4 ? AF_INET : AF_INET6
-        _ = bytes.withUnsafeBytes { inet_ntop(family, $0.baseAddress, &buffer, socklen_t(buffer.count)) }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -1,4 +1,5 @@
 import FlexLBAPI
+import FlexLBModel
 import FlexLBRender
 import FlexLBStore
 import FlexLBSupervisor
@@ -697,11 +698,7 @@ public final class Reconciler: Service, Sendable {
 
     /// A version for an instance that is derived, not stored: a hash of its configuration.
     public static func contentVersion(_ instance: DesiredInstance) -> Int64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in instance.config.jsonBytes() + Array(String(instance.virtualRouterID).utf8) {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
+        let hash = FNV1a.hash(instance.config.jsonBytes() + Array(String(instance.virtualRouterID).utf8))
         return Int64(bitPattern: hash & 0x3fff_ffff_ffff_ffff) | 1
     }
 

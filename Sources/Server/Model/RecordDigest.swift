@@ -14,20 +14,14 @@ public struct RecordDigest: Sendable, Hashable {
     /// A 64-bit fingerprint of the entries (FNV-1a over the sorted entries); equal stores have
     /// equal fingerprints, so an idle anti-entropy round costs one small message each way.
     public var fingerprint: UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ bytes: some Sequence<UInt8>) {
-            for byte in bytes {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x0000_0100_0000_01b3
-            }
-        }
+        var hasher = FNV1a()
         for (name, key) in entries.sorted(by: { $0.key < $1.key }) {
             var writer = BinaryWriter()
             writer.write(name)
             Self.write(key, into: &writer)
-            mix(writer.bytes)
+            hasher.mix(writer.bytes)
         }
-        return hash
+        return hasher.value
     }
 
     /// Names whose record here is newer than in `other` (or missing there): what to send.

@@ -31,11 +31,7 @@ public enum VRRPPlacement {
     /// A stable 64-bit hash (FNV-1a, then a SplitMix64 finaliser for spread): never Swift's seeded
     /// `Hasher`, which differs between processes.
     static func score(_ group: String, _ node: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in group.utf8 + [0] + node.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
+        var hash = FNV1a.hash(group.utf8 + [0] + node.utf8)
         hash = (hash ^ (hash >> 30)) &* 0xbf58_476d_1ce4_e5b9
         hash = (hash ^ (hash >> 27)) &* 0x94d0_49bb_1331_11eb
         return hash ^ (hash >> 31)
