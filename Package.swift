@@ -100,6 +100,8 @@ let package = Package(
                 "FlexLBStore",
                 "FlexLBSupervisor",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Server/DataPlane",

@@ -109,6 +109,9 @@ public struct FlexLBNode: Sendable {
                 settings: settings,
                 observed: observed,
                 topology: cluster,
+                // Tenant text is parsed unprivileged and bounded before it is applied, whether or not
+                // the API checks writes (records from peers were checked on another node only).
+                configCheck: HAProxyConfigCheck(haproxyBinary: configuration.haproxyBinary),
                 logger: logger
             )
             cluster?.setDrainHook { reconciler.poke() }

@@ -9,6 +9,11 @@ public enum InterfaceAddresses {
     public struct Entry: Hashable, Sendable {
         public var interface: String
         public var address: String
+
+        public init(interface: String, address: String) {
+            self.interface = interface
+            self.address = address
+        }
     }
 
     /// Every address with its prefix length as `address/prefix`, by interface name, loopback left out:
