@@ -144,12 +144,18 @@ import Testing
         #expect(world.count { Self.isStart($0) || Self.isKeepalivedStart($0) || Self.isKeepalivedReload($0) || Self.isHAProxyReload($0) } == 0)
     }
 
-    @Test func aBurstOfChangesCostsOneKeepalivedReloadAfterTheQuietPeriod() {
+    @Test func aLoneChangeReloadsAtOnceAndABurstCoalesces() {
         var world = World()
         var records = [Self.record("i0", vip: "10.88.0.10", vrid: 1)]
         world.pass(Self.snapshot(records))
-        // Five creates 40 ms apart: each changes keepalived.conf; no reload until 100 ms after the last.
-        for index in 1...5 {
+        // A lone create, long after keepalived started: reloaded in the same pass.
+        world.now = 5
+        records.append(Self.record("i1", vip: "10.88.0.11", vrid: 2))
+        world.pass(Self.snapshot(records, revision: 2))
+        #expect(world.count(Self.isKeepalivedReload) == 1)
+        // Then a burst, 40 ms apart: no reload until 100 ms after the last change.
+        world.log = []
+        for index in 2...6 {
             world.now += 0.04
             records.append(Self.record("i\(index)", vip: "10.88.0.\(10 + index)", vrid: 1 + index))
             world.pass(Self.snapshot(records, revision: Int64(index + 1)))
@@ -168,6 +174,7 @@ import Testing
         var world = World()
         var records = [Self.record("i0", vip: "10.88.0.10", vrid: 1)]
         world.pass(Self.snapshot(records))
+        // keepalived was just started: the burst below is not after a quiet spell.
         var reloadedAt: Double?
         for index in 1...40 where reloadedAt == nil {
             world.now += 0.05
@@ -335,10 +342,13 @@ import Testing
         held.heldElsewhere = ["theirs"]
         world.now = 1.5
         world.pass(Self.snapshot(records, revision: 2), topology: held)
+        #expect(world.keepalivedConf?.contains("10.88.0.200") == false, "loaded before the first election settled")
+        world.now = 2
+        world.pass(Self.snapshot(records, revision: 2), topology: held)
         conf = try #require(world.keepalivedConf)
         #expect(conf.contains("10.88.0.200"))
         // Once loaded it stays, even when nobody reports it any more.
-        world.now = 2
+        world.now = 2.5
         world.pass(Self.snapshot(records, revision: 2), topology: topology)
         #expect(world.keepalivedConf?.contains("10.88.0.200") == true)
     }
@@ -380,6 +390,58 @@ import Testing
         world.now = 1
         world.pass(Self.snapshot(records), topology: topology)
         #expect(world.count(Self.isKeepalivedStart) == 1)
+    }
+
+    @Test func aNewGroupThisNodeRanksFirstForStartsWithAShortAdvertUntilItHoldsTheVIP() throws {
+        var world = World()
+        let topology = ClusterTopology(local: "n1", members: Self.members)
+        world.pass(Self.snapshot([]), topology: topology)
+        let vrid = Self.vrid(rankingFirst: true, on: "n1")
+        let records = [Self.record("web", vip: "10.88.0.200", vrid: vrid)]
+        world.now = 5
+        world.pass(Self.snapshot(records, revision: 2), topology: topology)
+        #expect(world.keepalivedConf?.contains("advert_int 0.03") == true)
+        #expect(world.count(Self.isKeepalivedReload) == 1, "the new group waits for a coalesced reload")
+        // keepalived made this node master: back to the usual interval, in one more reload.
+        world.addresses = [.init(interface: "eth1", address: "10.88.0.200")]
+        world.now = 5.15
+        world.pass(Self.snapshot(records, revision: 2), topology: topology)
+        world.now = 5.3
+        world.pass(Self.snapshot(records, revision: 2), topology: topology)
+        #expect(world.keepalivedConf?.contains("advert_int 0.03") == false)
+        #expect(world.keepalivedConf?.contains("advert_int 1\n") == true)
+        #expect(world.count(Self.isKeepalivedReload) == 2)
+    }
+
+    @Test func aShortAdvertEndsAfterItsWindowEvenWithoutTheVIP() {
+        var world = World()
+        let topology = ClusterTopology(local: "n1", members: Self.members)
+        world.pass(Self.snapshot([]), topology: topology)
+        let records = [Self.record("web", vip: "10.88.0.200", vrid: Self.vrid(rankingFirst: true, on: "n1"))]
+        world.now = 5
+        world.pass(Self.snapshot(records, revision: 2), topology: topology)
+        #expect(world.keepalivedConf?.contains("advert_int 0.03") == true)
+        #expect(abs(world.planner.nextWait(now: 5.9) - 0.1) < 1e-9, "the end of the window is a wake-up")
+        world.now = 6
+        world.pass(Self.snapshot(records, revision: 2), topology: topology)
+        #expect(world.keepalivedConf?.contains("advert_int 0.03") == false)
+    }
+
+    @Test func groupsFoundAtStartAndGroupsOthersRankFirstForKeepTheUsualAdvert() {
+        var world = World()
+        let topology = ClusterTopology(local: "n1", members: Self.members)
+        let ours = Self.record("ours", vip: "10.88.0.200", vrid: Self.vrid(rankingFirst: true, on: "n1"))
+        world.pass(Self.snapshot([ours]), topology: topology)
+        #expect(world.keepalivedConf?.contains("advert_int 0.03") == false)
+        var held = topology
+        held.heldElsewhere = ["theirs"]
+        let theirs = Self.record("theirs", vip: "10.88.0.201", vrid: Self.vrid(rankingFirst: false, on: "n1"))
+        world.now = 1
+        world.pass(Self.snapshot([ours, theirs], revision: 2), topology: held)
+        world.now = 2.5
+        world.pass(Self.snapshot([ours, theirs], revision: 2), topology: held)
+        #expect(world.keepalivedConf?.contains("10.88.0.201") == true)
+        #expect(world.keepalivedConf?.contains("advert_int 0.03") == false)
     }
 
     @Test func theClusterEndpointIsServedWithAContentVersion() {

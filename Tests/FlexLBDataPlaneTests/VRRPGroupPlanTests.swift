@@ -69,7 +69,9 @@ import Testing
         #expect(VRRPGroupPlan.deferred(groups: groups, instances: [web], topology: topology, firstSeen: [key: 10], now: 13.5).isEmpty)
         // Groups this process found at start have no first-seen time: never deferred.
         #expect(VRRPGroupPlan.deferred(groups: groups, instances: [web], topology: topology, firstSeen: [:], now: 11).isEmpty)
+        // Held by another node: loaded once the preferred node's first election has settled.
         topology.heldElsewhere = ["web"]
+        #expect(VRRPGroupPlan.deferred(groups: groups, instances: [web], topology: topology, firstSeen: [key: 10], now: 10.5) == [key])
         #expect(VRRPGroupPlan.deferred(groups: groups, instances: [web], topology: topology, firstSeen: [key: 10], now: 11).isEmpty)
         // The node that ranks first loads it at once.
         let top = VRRPPlacement.ranking(group: key.description, members: ["n1", "n2", "n3"])[0]

@@ -72,18 +72,21 @@ public enum VRRPGroupPlan {
     /// Every node runs its groups as BACKUP with `nopreempt`, so the first election of a new group
     /// would go to whichever node loaded it first. To make it follow placement, a node that does not
     /// rank first for a group created while it runs waits before loading it: until some node reports
-    /// holding one of the group's VIPs, or `patience` seconds after it first saw the group (the
-    /// preferred node may be down or drained). The first-ranked node loads it at once.
+    /// holding one of the group's VIPs and `settle` seconds have passed since it first saw the group
+    /// (the preferred node's first election, with its short advert interval, is over by then), or
+    /// `patience` seconds after it first saw the group (the preferred node may be down or drained).
+    /// The first-ranked node loads it at once.
     /// - Returns: the groups to leave out of keepalived for now.
     public static func deferred(
         groups: [VRRPGroupKey: VRRPGroupSettings], instances: [DesiredInstance], topology: ClusterTopology,
-        firstSeen: [VRRPGroupKey: Double], now: Double, patience: Double = 3
+        firstSeen: [VRRPGroupKey: Double], now: Double, patience: Double = 3, settle: Double = 1
     ) -> Set<VRRPGroupKey> {
         var held: Set<VRRPGroupKey> = []
         for instance in instances where topology.heldElsewhere.contains(instance.name) { held.insert(key(of: instance)) }
         var result: Set<VRRPGroupKey> = []
-        for (key, group) in groups where group.priority != VRRPPlacement.topPriority && !held.contains(key) {
+        for (key, group) in groups where group.priority != VRRPPlacement.topPriority {
             guard let seen = firstSeen[key], now - seen < patience else { continue }
+            if held.contains(key), now - seen >= settle { continue }
             result.insert(key)
         }
         return result

@@ -105,12 +105,15 @@ public enum KeepalivedRenderer {
             blocks.line("")
             blocks.line("# FlexLB instances: \(members.map(\.name).joined(separator: " "))")
             blocks.line("vrrp_instance \(blockName) {")
-            let initialMaster = group?.initialMaster ?? (node.initialStateMaster && !node.noPreempt)
+            // Cluster groups start as BACKUP: placement priorities decide the first election.
+            let initialMaster = group == nil && node.initialStateMaster && !node.noPreempt
             blocks.line("state \(initialMaster ? "MASTER" : "BACKUP")", indent: 1)
             blocks.line("interface \(interface)", indent: 1)
             blocks.line("virtual_router_id \(key.virtualRouterID)", indent: 1)
             blocks.line("priority \(priority)", indent: 1)
-            blocks.line("advert_int \(advert)", indent: 1)
+            var groupAdvert = advert
+            if let seconds = group?.advertInterval { groupAdvert = try advertInterval(seconds) }
+            blocks.line("advert_int \(groupAdvert)", indent: 1)
             // keepalived ignores nopreempt on an initial MASTER (and says so): leave it out there.
             if node.noPreempt && !initialMaster { blocks.line("nopreempt", indent: 1) }
             if !familyPeers.isEmpty {

@@ -24,6 +24,10 @@ public struct DataPlanePlanner: Sendable {
         /// … but never longer than this after the first pending change.
         public var keepalivedMaxDelay: Double
         public var restartPolicy = RestartPolicy()
+        /// The advert interval of a new group on the node placement prefers, during its first election.
+        public var fastElectionAdvert = 0.03
+        /// How long a new group may keep the short interval (it ends as soon as this node holds the VIP).
+        public var fastElectionWindow = 1.0
 
         public init(node: NodeSettings, paths: RenderPaths, trackDirectory: String, tick: Double, keepalivedQuietPeriod: Double, keepalivedMaxDelay: Double) {
             self.node = node
@@ -50,6 +54,8 @@ public struct DataPlanePlanner: Sendable {
     var keepalivedLastChange: Double?
     /// When keepalived last (re)read the current configuration; nil while a change is pending or none runs.
     var keepalivedActingSince: Double?
+    /// When keepalived last (re)read its configuration: a change after a quiet spell reloads at once.
+    var keepalivedLastReload: Double?
     public private(set) var appliedVersions: [String: Int64] = [:]
     public private(set) var adopted = false
 
@@ -75,6 +81,8 @@ public struct DataPlanePlanner: Sendable {
     var groupFirstSeen: [VRRPGroupKey: Double] = [:]
     /// Groups put into keepalived at least once: never deferred again.
     var loadedGroups: Set<VRRPGroupKey> = []
+    /// New groups this node ranks first for, in their first election (short advert interval), until when.
+    var fastElection: [VRRPGroupKey: Double] = [:]
 
     // Observations.
     var stats: [String: (at: Double, rows: [HAProxyStatRow])] = [:]
@@ -233,7 +241,11 @@ public struct DataPlanePlanner: Sendable {
         let deferred = VRRPGroupPlan.deferred(groups: groups, instances: desired, topology: topology, firstSeen: groupFirstSeen, now: now)
         // Once loaded, a group stays loaded: taking it out again (say, because the node that held it
         // stopped reporting) would reload keepalived in the middle of a failover.
-        for key in groups.keys where !deferred.contains(key) {
+        for (key, group) in groups where !deferred.contains(key) {
+            if !loadedGroups.contains(key), !(establishedGroups ?? []).contains(key), group.priority == VRRPPlacement.topPriority,
+               settings.fastElectionAdvert < settings.node.advertInterval {
+                fastElection[key] = now + settings.fastElectionWindow
+            }
             loadedGroups.insert(key)
             groupFirstSeen[key] = nil
         }
@@ -241,6 +253,19 @@ public struct DataPlanePlanner: Sendable {
             vrrpInstances = desired.filter { !deferred.contains(VRRPGroupPlan.key(of: $0)) }
             for key in deferred { groups[key] = nil }
         }
+        // A new group's first election on the node placement prefers: a short advert interval makes
+        // its master-down timer short. The other nodes load the group only after it is held here
+        // and has settled (VRRPGroupPlan.deferred), by when it is back to the usual interval —
+        // they never learn the short one, so a slow reload here cannot make them take over.
+        var held: Set<VRRPGroupKey> = []
+        for instance in desired where instance.running {
+            if let vip = InterfaceAddresses.canonical(instance.config.frontendIpaddress),
+               addresses.contains(.init(interface: instance.config.frontendInterface, address: vip)) {
+                held.insert(VRRPGroupPlan.key(of: instance))
+            }
+        }
+        fastElection = fastElection.filter { key, until in groups[key] != nil && now < until && !held.contains(key) }
+        for key in fastElection.keys { groups[key]?.advertInterval = settings.fastElectionAdvert }
     }
 
     // MARK: keepalived
@@ -279,12 +304,19 @@ public struct DataPlanePlanner: Sendable {
         if keepalived.pid == nil, holdKeepalived { return [] }
         if let pid = keepalived.pid, isAlive {
             alive.insert(pid)
+            // The first change after a quiet spell reloads at once (a single create is not held
+            // back); the rest of a burst waits for the burst to pause (quiet period) or for the
+            // maximum delay: one SIGHUP for many changes, as it disturbs every VRRP instance briefly.
+            // (A microsecond of slack: the shell wakes exactly when the period ends.)
+            let slack = 1e-6
+            let quietSpell = keepalivedLastReload.map { now - $0 >= settings.keepalivedMaxDelay - slack } ?? true
             guard let since = keepalivedPendingSince, let last = keepalivedLastChange,
-                  now - last >= settings.keepalivedQuietPeriod || now - since >= settings.keepalivedMaxDelay else { return [] }
-            // One SIGHUP for a burst of changes: it disturbs every VRRP instance briefly.
+                  quietSpell || now - last >= settings.keepalivedQuietPeriod - slack
+                  || now - since >= settings.keepalivedMaxDelay - slack else { return [] }
             keepalivedPendingSince = nil
             keepalivedLastChange = nil
             keepalivedActingSince = now
+            keepalivedLastReload = now
             return [.reloadKeepalived(pid: pid)]
         }
         if let pid = keepalived.pid {
@@ -391,6 +423,7 @@ public struct DataPlanePlanner: Sendable {
             keepalivedPendingSince = nil
             keepalivedLastChange = nil
             keepalivedActingSince = now
+            keepalivedLastReload = now
             return []
         case let .keepalivedStartFailed(reason):
             keepalived.failure = reason
@@ -464,6 +497,8 @@ public struct DataPlanePlanner: Sendable {
             due = min(due, record.restart.notBefore)
         }
         if keepalived.pid == nil, keepalived.restart.notBefore > now { due = min(due, keepalived.restart.notBefore) }
+        // A fast election ends on time even when nothing else happens.
+        for until in fastElection.values { due = min(due, until) }
         return max(0.005, due - now)
     }
 
