@@ -36,6 +36,7 @@ import Testing
         ("name: \"a b\"", "name: must match"),
         ("cluster: 3", "cluster: must be a mapping"),
         ("keepalived:\n  min_virtual_router_id: 9\n  max_virtual_router_id: 8", "keepalived.min_virtual_router_id"),
+        ("api:\n  request_head_timeout: 0", "api.request_head_timeout: must be a duration"),
     ])
     func rejectsBadKeysNamingThem(yaml: String, expected: String) {
         #expect {
@@ -49,5 +50,10 @@ import Testing
         let config = try NodeConfiguration.parse(yaml: "")
         #expect(config.tlsPort == 8443)
         #expect(config.clusterName == "FLEXLB")
+        #expect(config.connectionLimits.requestHeadTimeout == 10)
+    }
+
+    @Test func requestHeadTimeoutKey() throws {
+        #expect(try NodeConfiguration.parse(yaml: "api: {request_head_timeout: 2s}").connectionLimits.requestHeadTimeout == 2)
     }
 }

@@ -226,6 +226,7 @@ public struct NodeConfiguration: Sendable, Equatable {
                     case "max_connections": config.connectionLimits.maxConnections = try reader.int(value, path, in: 1...1_000_000)
                     case "handshake_timeout": config.connectionLimits.handshakeTimeout = try reader.duration(value, path, in: 0.1...600)
                     case "idle_timeout": config.connectionLimits.idleTimeout = try reader.duration(value, path, in: 0.1...3600)
+                    case "request_head_timeout": config.connectionLimits.requestHeadTimeout = try reader.duration(value, path, in: 0.1...600)
                     default: throw reader.unknown(path)
                     }
                 }
