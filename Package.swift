@@ -241,7 +241,7 @@ let package = Package(
         .testTarget(
             name: "FlexLBServerTests",
             dependencies: [
-                "FlexLBServer", "FlexLBStore", "FlexLBAPI",
+                "FlexLBServer", "FlexLBStore", "FlexLBAPI", "FlexLBDataPlane",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -523,3 +523,28 @@ def test_removing_one_vip_never_removes_another(lab: Lab, web: dict):
         assert vip_on_eth0(lab, "10.99.7.2"), "deleting one instance removed another instance's VIP"
         time.sleep(0.05)
     lab.call("DELETE", "/instances/second")
+
+
+def test_logs_rotate_in_place_and_go_with_their_instance(lab: Lab):
+    lab.call("POST", "/instances", http_instance("logs", "10.99.1.122"))
+    lab.wait_up("logs")
+    log = lab.data_dir / "log" / "haproxy-logs.log"
+    copy = log.with_name(log.name + ".1")
+    poll("HAProxy's log", log.exists, 10)
+    # Past the default logs.max_bytes (10 MiB), appended as HAProxy appends.
+    with open(log, "ab") as f:
+        f.write(b"x" * (10 << 20) + b"\n")
+    poll("log rotated", lambda: copy.exists() and log.stat().st_size < (1 << 20), 20)
+    assert copy.stat().st_size > 10 << 20
+    assert copy.stat().st_mode & 0o777 == 0o600, oct(copy.stat().st_mode)
+    # HAProxy keeps writing to the truncated file (O_APPEND): a reload's notices land at its start,
+    # with no hole of NULs where the old contents were.
+    body = http_instance("logs", "10.99.1.122")
+    body["endpoints"][0]["balance"] = "leastconn"
+    lab.call("PUT", "/instances", body)
+    lab.wait_up("logs")
+    poll("HAProxy writes after the rotation", lambda: b"Loading success" in log.read_bytes(), 10)
+    assert log.stat().st_size < (1 << 20) and b"\0" not in log.read_bytes()
+    lab.call("DELETE", "/instances/logs")
+    poll("a deleted instance's logs removed", lambda: not log.exists() and not copy.exists(), 20)
+    assert (lab.data_dir / "log" / "keepalived.log").exists()

@@ -1,4 +1,5 @@
 import FlexLBAPI
+import FlexLBDataPlane
 import Foundation
 import Logging
 import Yams
@@ -68,6 +69,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var connectionLimits = ConnectionLimits()
     /// Roles by client certificate common name (`roles`); nil: every certificate of the CA is an admin, as in 0.4.
     public var roles: Roles?
+    /// Size-based rotation of keepalived's and HAProxy's logs in `data_dir/log` (`logs.max_bytes`, `logs.keep`).
+    public var logRotation = LogRotationPolicy()
 
     /// How much one node and one instance may hold; a write past a limit is refused with 400 (or 409
     /// for the instance count) naming the limit.
@@ -251,6 +254,14 @@ public struct NodeConfiguration: Sendable, Equatable {
                     }
                 }
                 config.roles = roles
+            case "logs":
+                try reader.mapping(value, path: path) { key, value, path in
+                    switch key {
+                    case "max_bytes": config.logRotation.maxBytes = try reader.bytes(value, path, in: 4096...(1 << 40))
+                    case "keep": config.logRotation.keep = try reader.int(value, path, in: 0...100)
+                    default: throw reader.unknown(path)
+                    }
+                }
             case "data_plane":
                 try reader.mapping(value, path: path) { key, value, path in
                     switch key {
@@ -408,6 +419,20 @@ private struct KeyReader {
             throw error(path, "must be a duration in \(range.lowerBound)...\(range.upperBound) seconds (e.g. 500ms, 2s)")
         }
         return seconds
+    }
+
+    /// A size in bytes as a number (`1048576`) or with a binary unit (`64KiB`, `10MiB`, `1GiB`).
+    func bytes(_ node: Yams.Node, _ path: String, in range: ClosedRange<Int64>) throws -> Int64 {
+        let text = try string(node, path)
+        let units: [(String, Int64)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30)]
+        var value = Int64(text)
+        if value == nil, let unit = units.first(where: { text.hasSuffix($0.0) }), let number = Int64(text.dropLast(unit.0.count)) {
+            value = number.multipliedReportingOverflow(by: unit.1).overflow ? nil : number * unit.1
+        }
+        guard let value, range.contains(value) else {
+            throw error(path, "must be a size in \(range.lowerBound)...\(range.upperBound) bytes, as a number or with KiB, MiB or GiB (e.g. 10MiB)")
+        }
+        return value
     }
 
     func int(_ node: Yams.Node, _ path: String, in range: ClosedRange<Int>) throws -> Int {

@@ -25,6 +25,8 @@ public struct FlexLBNode: Sendable {
     public let tls: ServerTLSContext
     /// The data plane, when `data_plane.enabled`.
     public let reconciler: Reconciler?
+    /// Rotates keepalived's and HAProxy's logs, when `data_plane.enabled`.
+    let logRotator: LogRotator?
     /// What the data plane observes (also for tests and benchmarks).
     public let observed: ObservedStatus
     /// Gossip with the other nodes, in cluster mode.
@@ -116,8 +118,10 @@ public struct FlexLBNode: Sendable {
             )
             cluster?.setDrainHook { reconciler.poke() }
             self.reconciler = reconciler
+            self.logRotator = LogRotator(settings: settings, policy: configuration.logRotation, logger: logger)
         } else {
             self.reconciler = nil
+            self.logRotator = nil
         }
     }
 
@@ -190,6 +194,7 @@ public struct FlexLBNode: Sendable {
         )
         var services: [any Service] = [app, CertificateReloader(tls: tls, logger: logger)]
         if let reconciler { services.append(reconciler) }
+        if let logRotator { services.append(logRotator) }
         if let cluster { services.append(cluster) }
         return services
     }

@@ -68,5 +68,8 @@ public struct DataPlaneSettings: Sendable {
     }
 
     public func haproxyConfig(instance: String) -> String { haproxyConfigDir + "/\(instance).cfg" }
-    public func haproxyLog(instance: String) -> String { logDir + "/haproxy-\(instance).log" }
+    /// keepalived's stdout and stderr.
+    public var keepalivedLog: String { logDir + "/" + LogRotation.keepalivedLog }
+    /// An instance's HAProxy's stdout and stderr.
+    public func haproxyLog(instance: String) -> String { logDir + "/" + LogRotation.haproxyLog(instance: instance) }
 }
