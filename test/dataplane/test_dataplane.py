@@ -8,8 +8,10 @@ each uses its own instance (own VIP) unless it is about the shared `web` instanc
 from __future__ import annotations
 
 import datetime
+import grp
 import ipaddress
 import os
+import pwd
 import re
 import signal
 import subprocess
@@ -428,8 +430,12 @@ def test_haproxy_workers_drop_root_into_an_empty_chroot(lab: Lab, web: dict):
     lab.wait_up("web")
     master = lab.haproxy_pid("web")
     workers = poll("HAProxy workers", lambda: _children(master), 10)
+    # Debian's haproxy package's account, not `nobody`: that one runs the `haproxy -c` checks of tenant text.
+    dedicated = pwd.getpwnam("haproxy")
+    assert dedicated.pw_uid != pwd.getpwnam("nobody").pw_uid
     for w in workers:
-        assert _status_field(w, "Uid") == "65534", f"worker {w} runs as uid {_status_field(w, 'Uid')}"
+        assert _status_field(w, "Uid") == str(dedicated.pw_uid), f"worker {w} runs as uid {_status_field(w, 'Uid')}"
+        assert _status_field(w, "Gid") == str(grp.getgrnam("haproxy").gr_gid), f"worker {w} runs as gid {_status_field(w, 'Gid')}"
         assert os.readlink(f"/proc/{w}/root") == str(lab.data_dir / "haproxy-chroot"), os.readlink(f"/proc/{w}/root")
     assert not any((lab.data_dir / "haproxy-chroot").iterdir()), "the chroot is not empty"
     # Still serving, and a reload (port below 1024 included) keeps working after the drop.

@@ -36,10 +36,16 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var haproxyBinary = "/usr/sbin/haproxy"
     /// Check every create and modify with `haproxy -c` before storing it (`haproxy.check`).
     public var haproxyCheck = true
-    /// User and group HAProxy's workers switch to after binding, chrooted into an empty directory
-    /// (`haproxy.user`, `haproxy.group`; 0.4's `haproxy.global.uid/gid`). `root` keeps them root.
-    public var haproxyUser = "nobody"
-    public var haproxyGroup = "nogroup"
+    /// User HAProxy's workers switch to after binding, chrooted into an empty directory (`haproxy.user`;
+    /// 0.4's `haproxy.global.uid`). nil: `haproxy` when the node has that account (Debian's haproxy
+    /// package creates it), else `nobody` with a warning. `root` keeps them root. See ``haproxyAccounts(workers:directory:)``.
+    public var haproxyUser: String?
+    /// Group of HAProxy's workers (`haproxy.group`); nil: `haproxy` with the `haproxy` account,
+    /// `nogroup` with the `nobody` fallback, else the user's primary group.
+    public var haproxyGroup: String?
+    /// User `haproxy -c` runs tenants' configurations as when flexlbd is root (`haproxy.check_user`, a
+    /// name or a numeric uid); nil: `nobody`. Never the workers' account.
+    public var haproxyCheckUser: String?
     /// keepalived binary (`keepalived.binary`).
     public var keepalivedBinary = "/usr/sbin/keepalived"
     /// VRRP priority of this node (`keepalived.priority`, 1...255). The default 255 makes a single node the
@@ -276,6 +282,7 @@ public struct NodeConfiguration: Sendable, Equatable {
                     case "check": config.haproxyCheck = try reader.bool(value, path)
                     case "user": config.haproxyUser = try reader.string(value, path, pattern: #"^[a-z_][a-z0-9_-]{0,31}$"#)
                     case "group": config.haproxyGroup = try reader.string(value, path, pattern: #"^[a-z_][a-z0-9_-]{0,31}$"#)
+                    case "check_user": config.haproxyCheckUser = try reader.string(value, path, pattern: #"^([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})$"#)
                     default: throw reader.unknown(path)
                     }
                 }
@@ -311,6 +318,11 @@ public struct NodeConfiguration: Sendable, Equatable {
         }
         guard config.minVirtualRouterID <= config.maxVirtualRouterID else {
             throw reader.error("keepalived.min_virtual_router_id", "must not exceed keepalived.max_virtual_router_id")
+        }
+        do {
+            try config.checkHAProxyAccountNames()
+        } catch {
+            throw ConfigurationError("\(source): \(error)")
         }
         return config
     }
