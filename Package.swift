@@ -121,6 +121,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -240,7 +241,7 @@ let package = Package(
         .testTarget(
             name: "FlexLBServerTests",
             dependencies: [
-                "FlexLBServer", "FlexLBStore", "FlexLBAPI",
+                "FlexLBServer", "FlexLBStore", "FlexLBAPI", "FlexLBDataPlane",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],

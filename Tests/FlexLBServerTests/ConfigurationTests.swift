@@ -1,3 +1,4 @@
+import FlexLBDataPlane
 @testable import FlexLBServer
 import Logging
 import Testing
@@ -36,6 +37,11 @@ import Testing
         ("name: \"a b\"", "name: must match"),
         ("cluster: 3", "cluster: must be a mapping"),
         ("keepalived:\n  min_virtual_router_id: 9\n  max_virtual_router_id: 8", "keepalived.min_virtual_router_id"),
+        ("logs:\n  max_bytes: 10MB", "logs.max_bytes: must be a size"),
+        ("logs:\n  max_bytes: 100", "logs.max_bytes: must be a size in 4096"),
+        ("logs:\n  keep: -1", "logs.keep: must be in 0...100"),
+        ("logs:\n  rotate: daily", "unknown key logs.rotate"),
+        ("api:\n  request_head_timeout: 0", "api.request_head_timeout: must be a duration"),
     ])
     func rejectsBadKeysNamingThem(yaml: String, expected: String) {
         #expect {
@@ -49,5 +55,18 @@ import Testing
         let config = try NodeConfiguration.parse(yaml: "")
         #expect(config.tlsPort == 8443)
         #expect(config.clusterName == "FLEXLB")
+        #expect(config.logRotation.maxBytes == 10 << 20 && config.logRotation.keep == 3)
+        #expect(config.connectionLimits.requestHeadTimeout == 10)
+    }
+
+    @Test func requestHeadTimeoutKey() throws {
+        #expect(try NodeConfiguration.parse(yaml: "api: {request_head_timeout: 2s}").connectionLimits.requestHeadTimeout == 2)
+    }
+
+    @Test func logRotationKeys() throws {
+        let config = try NodeConfiguration.parse(yaml: "logs: {max_bytes: 64KiB, keep: 0}")
+        #expect(config.logRotation.maxBytes == 65536 && config.logRotation.keep == 0)
+        #expect(try NodeConfiguration.parse(yaml: "logs: {max_bytes: 1048576}").logRotation.maxBytes == 1 << 20)
+        #expect(try NodeConfiguration.parse(yaml: "logs: {max_bytes: 2GiB}").logRotation.maxBytes == 2 << 30)
     }
 }

@@ -8,8 +8,10 @@ each uses its own instance (own VIP) unless it is about the shared `web` instanc
 from __future__ import annotations
 
 import datetime
+import grp
 import ipaddress
 import os
+import pwd
 import re
 import signal
 import subprocess
@@ -428,8 +430,12 @@ def test_haproxy_workers_drop_root_into_an_empty_chroot(lab: Lab, web: dict):
     lab.wait_up("web")
     master = lab.haproxy_pid("web")
     workers = poll("HAProxy workers", lambda: _children(master), 10)
+    # Debian's haproxy package's account, not `nobody`: that one runs the `haproxy -c` checks of tenant text.
+    dedicated = pwd.getpwnam("haproxy")
+    assert dedicated.pw_uid != pwd.getpwnam("nobody").pw_uid
     for w in workers:
-        assert _status_field(w, "Uid") == "65534", f"worker {w} runs as uid {_status_field(w, 'Uid')}"
+        assert _status_field(w, "Uid") == str(dedicated.pw_uid), f"worker {w} runs as uid {_status_field(w, 'Uid')}"
+        assert _status_field(w, "Gid") == str(grp.getgrnam("haproxy").gr_gid), f"worker {w} runs as gid {_status_field(w, 'Gid')}"
         assert os.readlink(f"/proc/{w}/root") == str(lab.data_dir / "haproxy-chroot"), os.readlink(f"/proc/{w}/root")
     assert not any((lab.data_dir / "haproxy-chroot").iterdir()), "the chroot is not empty"
     # Still serving, and a reload (port below 1024 included) keeps working after the drop.
@@ -523,3 +529,28 @@ def test_removing_one_vip_never_removes_another(lab: Lab, web: dict):
         assert vip_on_eth0(lab, "10.99.7.2"), "deleting one instance removed another instance's VIP"
         time.sleep(0.05)
     lab.call("DELETE", "/instances/second")
+
+
+def test_logs_rotate_in_place_and_go_with_their_instance(lab: Lab):
+    lab.call("POST", "/instances", http_instance("logs", "10.99.1.122"))
+    lab.wait_up("logs")
+    log = lab.data_dir / "log" / "haproxy-logs.log"
+    copy = log.with_name(log.name + ".1")
+    poll("HAProxy's log", log.exists, 10)
+    # Past the default logs.max_bytes (10 MiB), appended as HAProxy appends.
+    with open(log, "ab") as f:
+        f.write(b"x" * (10 << 20) + b"\n")
+    poll("log rotated", lambda: copy.exists() and log.stat().st_size < (1 << 20), 20)
+    assert copy.stat().st_size > 10 << 20
+    assert copy.stat().st_mode & 0o777 == 0o600, oct(copy.stat().st_mode)
+    # HAProxy keeps writing to the truncated file (O_APPEND): a reload's notices land at its start,
+    # with no hole of NULs where the old contents were.
+    body = http_instance("logs", "10.99.1.122")
+    body["endpoints"][0]["balance"] = "leastconn"
+    lab.call("PUT", "/instances", body)
+    lab.wait_up("logs")
+    poll("HAProxy writes after the rotation", lambda: b"Loading success" in log.read_bytes(), 10)
+    assert log.stat().st_size < (1 << 20) and b"\0" not in log.read_bytes()
+    lab.call("DELETE", "/instances/logs")
+    poll("a deleted instance's logs removed", lambda: not log.exists() and not copy.exists(), 20)
+    assert (lab.data_dir / "log" / "keepalived.log").exists()

@@ -49,6 +49,18 @@ def test_bad_value_is_refused_by_name(unstarted_server, key, value):
     assert key in r.stderr + r.stdout, f"message does not name {key!r}: {r.stderr[-2000:]}"
 
 
+@pytest.mark.parametrize("haproxy,key", [
+    ({"user": "nobody"}, "haproxy.user"),  # nobody is the default check_user
+    ({"user": "haproxy", "check_user": "haproxy"}, "haproxy.check_user"),
+])
+def test_one_account_for_haproxy_workers_and_checks_is_refused(unstarted_server, haproxy, key):
+    cfg = unstarted_server.config()
+    cfg["haproxy"] = {**cfg.get("haproxy", {}), **haproxy}
+    r = _run(unstarted_server, cfg)
+    assert r.returncode != 0
+    assert key in r.stderr and "its own account" in r.stderr, f"message does not name {key!r}: {r.stderr[-2000:]}"
+
+
 def test_unparseable_yaml_is_refused(unstarted_server):
     p = unstarted_server.root / "broken.yaml"
     p.write_text("name: [unclosed\n")

@@ -1,4 +1,5 @@
 import FlexLBAPI
+import FlexLBDataPlane
 import Foundation
 import Logging
 import Yams
@@ -35,10 +36,16 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var haproxyBinary = "/usr/sbin/haproxy"
     /// Check every create and modify with `haproxy -c` before storing it (`haproxy.check`).
     public var haproxyCheck = true
-    /// User and group HAProxy's workers switch to after binding, chrooted into an empty directory
-    /// (`haproxy.user`, `haproxy.group`; 0.4's `haproxy.global.uid/gid`). `root` keeps them root.
-    public var haproxyUser = "nobody"
-    public var haproxyGroup = "nogroup"
+    /// User HAProxy's workers switch to after binding, chrooted into an empty directory (`haproxy.user`;
+    /// 0.4's `haproxy.global.uid`). nil: `haproxy` when the node has that account (Debian's haproxy
+    /// package creates it), else `nobody` with a warning. `root` keeps them root. See ``haproxyAccounts(workers:directory:)``.
+    public var haproxyUser: String?
+    /// Group of HAProxy's workers (`haproxy.group`); nil: `haproxy` with the `haproxy` account,
+    /// `nogroup` with the `nobody` fallback, else the user's primary group.
+    public var haproxyGroup: String?
+    /// User `haproxy -c` runs tenants' configurations as when flexlbd is root (`haproxy.check_user`, a
+    /// name or a numeric uid); nil: `nobody`. Never the workers' account.
+    public var haproxyCheckUser: String?
     /// keepalived binary (`keepalived.binary`).
     public var keepalivedBinary = "/usr/sbin/keepalived"
     /// VRRP priority of this node (`keepalived.priority`, 1...255). The default 255 makes a single node the
@@ -68,6 +75,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var connectionLimits = ConnectionLimits()
     /// Roles by client certificate common name (`roles`); nil: every certificate of the CA is an admin, as in 0.4.
     public var roles: Roles?
+    /// Size-based rotation of keepalived's and HAProxy's logs in `data_dir/log` (`logs.max_bytes`, `logs.keep`).
+    public var logRotation = LogRotationPolicy()
 
     /// How much one node and one instance may hold; a write past a limit is refused with 400 (or 409
     /// for the instance count) naming the limit.
@@ -226,6 +235,7 @@ public struct NodeConfiguration: Sendable, Equatable {
                     case "max_connections": config.connectionLimits.maxConnections = try reader.int(value, path, in: 1...1_000_000)
                     case "handshake_timeout": config.connectionLimits.handshakeTimeout = try reader.duration(value, path, in: 0.1...600)
                     case "idle_timeout": config.connectionLimits.idleTimeout = try reader.duration(value, path, in: 0.1...3600)
+                    case "request_head_timeout": config.connectionLimits.requestHeadTimeout = try reader.duration(value, path, in: 0.1...600)
                     default: throw reader.unknown(path)
                     }
                 }
@@ -250,6 +260,14 @@ public struct NodeConfiguration: Sendable, Equatable {
                     }
                 }
                 config.roles = roles
+            case "logs":
+                try reader.mapping(value, path: path) { key, value, path in
+                    switch key {
+                    case "max_bytes": config.logRotation.maxBytes = try reader.bytes(value, path, in: 4096...(1 << 40))
+                    case "keep": config.logRotation.keep = try reader.int(value, path, in: 0...100)
+                    default: throw reader.unknown(path)
+                    }
+                }
             case "data_plane":
                 try reader.mapping(value, path: path) { key, value, path in
                     switch key {
@@ -264,6 +282,7 @@ public struct NodeConfiguration: Sendable, Equatable {
                     case "check": config.haproxyCheck = try reader.bool(value, path)
                     case "user": config.haproxyUser = try reader.string(value, path, pattern: #"^[a-z_][a-z0-9_-]{0,31}$"#)
                     case "group": config.haproxyGroup = try reader.string(value, path, pattern: #"^[a-z_][a-z0-9_-]{0,31}$"#)
+                    case "check_user": config.haproxyCheckUser = try reader.string(value, path, pattern: #"^([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})$"#)
                     default: throw reader.unknown(path)
                     }
                 }
@@ -299,6 +318,11 @@ public struct NodeConfiguration: Sendable, Equatable {
         }
         guard config.minVirtualRouterID <= config.maxVirtualRouterID else {
             throw reader.error("keepalived.min_virtual_router_id", "must not exceed keepalived.max_virtual_router_id")
+        }
+        do {
+            try config.checkHAProxyAccountNames()
+        } catch {
+            throw ConfigurationError("\(source): \(error)")
         }
         return config
     }
@@ -407,6 +431,20 @@ private struct KeyReader {
             throw error(path, "must be a duration in \(range.lowerBound)...\(range.upperBound) seconds (e.g. 500ms, 2s)")
         }
         return seconds
+    }
+
+    /// A size in bytes as a number (`1048576`) or with a binary unit (`64KiB`, `10MiB`, `1GiB`).
+    func bytes(_ node: Yams.Node, _ path: String, in range: ClosedRange<Int64>) throws -> Int64 {
+        let text = try string(node, path)
+        let units: [(String, Int64)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30)]
+        var value = Int64(text)
+        if value == nil, let unit = units.first(where: { text.hasSuffix($0.0) }), let number = Int64(text.dropLast(unit.0.count)) {
+            value = number.multipliedReportingOverflow(by: unit.1).overflow ? nil : number * unit.1
+        }
+        guard let value, range.contains(value) else {
+            throw error(path, "must be a size in \(range.lowerBound)...\(range.upperBound) bytes, as a number or with KiB, MiB or GiB (e.g. 10MiB)")
+        }
+        return value
     }
 
     func int(_ node: Yams.Node, _ path: String, in range: ClosedRange<Int>) throws -> Int {

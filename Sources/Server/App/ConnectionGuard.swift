@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOSSL
 import NIOTLS
 import Synchronization
@@ -14,6 +15,10 @@ public struct ConnectionLimits: Sendable, Equatable {
     public var handshakeTimeout: Double = 10
     /// Seconds an established connection may stay idle between requests (`api.idle_timeout`).
     public var idleTimeout: Double = 60
+    /// Seconds a connection has to deliver a complete request head, counted from the end of the
+    /// handshake or from the first byte of a request that follows a response
+    /// (`api.request_head_timeout`). Trickling header bytes does not extend it.
+    public var requestHeadTimeout: Double = 10
 
     public init() {}
 }
@@ -72,48 +77,115 @@ final class ConnectionRegistry: Sendable {
     }
 }
 
-/// First handler of every API connection: registers it, closes it if the TLS handshake is not done in
-/// time, and unregisters it when it closes.
-final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// First handler of every API connection after TLS: registers it, runs its ``ConnectionDeadline``
+/// (the handshake, then each request head, must arrive in time), and unregisters it when it closes.
+/// It sees decrypted bytes on their way to the HTTP decoder; ``RequestBoundaryHandler``, behind the
+/// decoder, tells it where requests begin and end.
+final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
+    typealias OutboundIn = NIOAny
 
     private let registry: ConnectionRegistry
     private var id: UInt64?
-    private var timeout: Scheduled<Void>?
+    private var deadline: ConnectionDeadline
+    private var timer: Scheduled<Void>?
 
     init(registry: ConnectionRegistry) {
         self.registry = registry
+        self.deadline = ConnectionDeadline(
+            handshakeTimeout: .seconds(registry.limits.handshakeTimeout),
+            requestHeadTimeout: .seconds(registry.limits.requestHeadTimeout)
+        )
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let channel = context.channel
-        id = registry.admit(channel)
-        let seconds = registry.limits.handshakeTimeout
-        timeout = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
-            channel.close(promise: nil)
-        }
+        id = registry.admit(context.channel)
+        execute(deadline.accepted(at: .now), context: context)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        execute(deadline.bytesReceived(at: .now), context: context)
+        context.fireChannelRead(data)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
-            timeout?.cancel()
-            timeout = nil
+            execute(deadline.handshakeCompleted(at: .now), context: context)
             if let id { registry.established(id) }
         }
         context.fireUserInboundEventTriggered(event)
     }
 
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard let boundary = event as? RequestBoundary else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        switch boundary {
+        case .headReceived: execute(deadline.headReceived(), context: context)
+        case .responseCompleted: execute(deadline.responseCompleted(), context: context)
+        }
+        promise?.succeed()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        timeout?.cancel()
-        timeout = nil
-        if let id { registry.remove(id) }
-        id = nil
+        release()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timeout?.cancel()
+        release()
+    }
+
+    private func release() {
+        timer?.cancel()
+        timer = nil
         if let id { registry.remove(id) }
         id = nil
+    }
+
+    private func execute(_ directive: ConnectionDeadline.Directive, context: ChannelHandlerContext) {
+        switch directive {
+        case .none:
+            break
+        case .arm(let instant):
+            timer?.cancel()
+            timer = context.eventLoop.assumeIsolated().scheduleTask(in: .init(instant - .now)) { [self] in
+                timer = nil
+                execute(deadline.timerFired(at: .now), context: context)
+            }
+        case .disarm:
+            timer?.cancel()
+            timer = nil
+        case .close:
+            context.close(promise: nil)
+        }
+    }
+}
+
+/// Where requests begin and end on a connection, sent by ``RequestBoundaryHandler`` to
+/// ``ConnectionGuardHandler`` as outbound user events.
+enum RequestBoundary: Sendable {
+    case headReceived
+    case responseCompleted
+}
+
+/// Sits right behind NIO's HTTP/1 decoder and reports complete request heads and finished responses
+/// to ``ConnectionGuardHandler`` in front of the decoder.
+final class RequestBoundaryHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = unwrapInboundIn(data) {
+            context.triggerUserOutboundEvent(RequestBoundary.headReceived, promise: nil)
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let isEnd = if case .end = unwrapOutboundIn(data) { true } else { false }
+        context.write(data, promise: promise)
+        if isEnd { context.triggerUserOutboundEvent(RequestBoundary.responseCompleted, promise: nil) }
     }
 }

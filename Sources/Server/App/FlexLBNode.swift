@@ -25,10 +25,14 @@ public struct FlexLBNode: Sendable {
     public let tls: ServerTLSContext
     /// The data plane, when `data_plane.enabled`.
     public let reconciler: Reconciler?
+    /// Rotates keepalived's and HAProxy's logs, when `data_plane.enabled`.
+    let logRotator: LogRotator?
     /// What the data plane observes (also for tests and benchmarks).
     public let observed: ObservedStatus
     /// Gossip with the other nodes, in cluster mode.
     let cluster: ClusterService?
+    /// The accounts of HAProxy's workers and of `haproxy -c`, resolved on this node.
+    let haproxyAccounts: HAProxyAccounts
     private let logger: Logger
 
     /// Opens the store (creating `data_dir` 0700) and loads the certificates; fails with a clear
@@ -38,6 +42,9 @@ public struct FlexLBNode: Sendable {
         self.logger = logger
         Self.raiseDescriptorLimit()
         try Self.prepareDataDirectory(configuration.dataDir)
+        let accounts = try configuration.haproxyAccounts(workers: configuration.dataPlaneEnabled)
+        for warning in accounts.warnings { logger.warning("\(warning)") }
+        self.haproxyAccounts = accounts
         // With a cluster endpoint, the highest VRID is reserved for it.
         let endpointVRID = configuration.cluster?.endpoint == nil ? nil : configuration.maxVirtualRouterID
         let instanceVRIDs = configuration.minVirtualRouterID...max(
@@ -103,7 +110,7 @@ public struct FlexLBNode: Sendable {
                 keepalivedBinary: configuration.keepalivedBinary,
                 node: node
             )
-            settings.haproxyPrivileges = configuration.haproxyUser == "root" ? nil : (configuration.haproxyUser, configuration.haproxyGroup)
+            settings.haproxyPrivileges = accounts.workers.map { ($0.user, $0.group) }
             let reconciler = Reconciler(
                 store: store,
                 settings: settings,
@@ -111,13 +118,15 @@ public struct FlexLBNode: Sendable {
                 topology: cluster,
                 // Tenant text is parsed unprivileged and bounded before it is applied, whether or not
                 // the API checks writes (records from peers were checked on another node only).
-                configCheck: HAProxyConfigCheck(haproxyBinary: configuration.haproxyBinary),
+                configCheck: Self.configCheck(configuration, accounts),
                 logger: logger
             )
             cluster?.setDrainHook { reconciler.poke() }
             self.reconciler = reconciler
+            self.logRotator = LogRotator(settings: settings, policy: configuration.logRotation, logger: logger)
         } else {
             self.reconciler = nil
+            self.logRotator = nil
         }
     }
 
@@ -140,6 +149,11 @@ public struct FlexLBNode: Sendable {
         throw ConfigurationError("cluster.endpoint: no interface of this node has an address in the network of \(host); set cluster.endpoint_interface")
     }
 
+    /// `haproxy -c` as the check account, never the workers'.
+    static func configCheck(_ configuration: NodeConfiguration, _ accounts: HAProxyAccounts) -> HAProxyConfigCheck {
+        HAProxyConfigCheck(haproxyBinary: configuration.haproxyBinary, unprivilegedUID: accounts.check.uid, unprivilegedGID: accounts.check.gid)
+    }
+
     /// The API address other nodes and clients use: `tls_host:tls_port`.
     static func apiAddress(_ configuration: NodeConfiguration) -> String {
         configuration.tlsHost.contains(":") ? "[\(configuration.tlsHost)]:\(configuration.tlsPort)" : "\(configuration.tlsHost):\(configuration.tlsPort)"
@@ -160,7 +174,7 @@ public struct FlexLBNode: Sendable {
             now: { Int64(Date().timeIntervalSince1970 * 1000) },
             observed: reconciler == nil ? nil : observed,
             configCheck: configuration.haproxyCheck && FileManager.default.isExecutableFile(atPath: configuration.haproxyBinary)
-                ? HAProxyConfigCheck(haproxyBinary: configuration.haproxyBinary) : nil,
+                ? Self.configCheck(configuration, haproxyAccounts) : nil,
             cluster: cluster.map { $0 as any ClusterView } ?? SingleNodeView(node: Node(
                 name: identity.name, apiAddress: identity.apiAddress, state: .alive, readiness: .ready,
                 isSelf: true, version: identity.version
@@ -190,6 +204,7 @@ public struct FlexLBNode: Sendable {
         )
         var services: [any Service] = [app, CertificateReloader(tls: tls, logger: logger)]
         if let reconciler { services.append(reconciler) }
+        if let logRotator { services.append(logRotator) }
         if let cluster { services.append(cluster) }
         return services
     }

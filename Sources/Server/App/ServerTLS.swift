@@ -1,6 +1,7 @@
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOSSL
 import Synchronization
 
@@ -78,6 +79,11 @@ struct ReloadableTLSChannel<BaseChannel: ServerChildChannel>: ServerChildChannel
             try channel.pipeline.syncOperations.addHandler(ConnectionGuardHandler(registry: registry))
         }.flatMap {
             baseChannel.setup(channel: channel, logger: logger)
+        }.flatMapThrowing { value in
+            // Right behind the HTTP decoder, where whole request heads come out.
+            let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try channel.pipeline.syncOperations.addHandler(RequestBoundaryHandler(), position: .after(decoder))
+            return value
         }
     }
 
@@ -91,8 +97,8 @@ extension ReloadableTLSChannel: HTTPChannelHandler where BaseChannel: HTTPChanne
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 over mutual TLS with reloadable certificates, a handshake timeout, an idle timeout and
-    /// a connection cap. There is no plaintext variant.
+    /// HTTP/1.1 over mutual TLS with reloadable certificates, a handshake timeout, a request-head
+    /// timeout, an idle timeout and a connection cap. There is no plaintext variant.
     static func mutualTLS(_ tls: ServerTLSContext, registry: ConnectionRegistry) -> HTTPServerBuilder {
         let configuration = HTTP1Channel.Configuration(idleTimeout: .milliseconds(Int64(registry.limits.idleTimeout * 1000)))
         return .init { responder in

@@ -17,9 +17,10 @@ public struct DataPlaneSettings: Sendable {
     /// Set `net.ipv4/ipv6.ip_nonlocal_bind=1` in flexlbd's network namespace (off only in unit tests,
     /// which must not change the host's kernel settings).
     public var enableNonlocalBind: Bool
-    /// The user and group HAProxy's workers run as after binding, chrooted into an empty directory;
-    /// nil keeps them root (only for tests that cannot rely on the user existing).
-    public var haproxyPrivileges: (user: String, group: String)? = ("nobody", "nogroup")
+    /// The user and group HAProxy's workers run as after binding, chrooted into an empty directory
+    /// (never the account of `haproxy -c`); nil keeps them root (only for tests that cannot rely on the
+    /// user existing). flexlbd sets it from ``haproxyAccounts`` of its configuration.
+    public var haproxyPrivileges: (user: String, group: String)? = ("haproxy", "haproxy")
 
     public init(
         dataDir: String,
@@ -68,5 +69,8 @@ public struct DataPlaneSettings: Sendable {
     }
 
     public func haproxyConfig(instance: String) -> String { haproxyConfigDir + "/\(instance).cfg" }
-    public func haproxyLog(instance: String) -> String { logDir + "/haproxy-\(instance).log" }
+    /// keepalived's stdout and stderr.
+    public var keepalivedLog: String { logDir + "/" + LogRotation.keepalivedLog }
+    /// An instance's HAProxy's stdout and stderr.
+    public func haproxyLog(instance: String) -> String { logDir + "/" + LogRotation.haproxyLog(instance: instance) }
 }

@@ -11,14 +11,17 @@ import Glibc
 /// HAProxy rejects is never stored or applied.
 ///
 /// The check parses tenant text, so it is contained: at most ``maxConcurrent`` checks at once, each
-/// killed after ``timeout``, run as an unprivileged user (`setpriv`) when flexlbd is root, with its
-/// scratch files in a private directory outside /tmp.
+/// killed after ``timeout``, run as an unprivileged user (`setpriv`) when flexlbd is root — an account
+/// of its own, not the one HAProxy's workers run as — with its scratch files in a private directory
+/// outside /tmp.
 public struct HAProxyConfigCheck: Sendable {
     public let haproxyBinary: String
     /// Parent of the per-check scratch directories.
     public let scratchRoot: String
-    /// The user and group `haproxy -c` runs as when flexlbd is root.
-    public let unprivilegedID: UInt32
+    /// The user `haproxy -c` runs as when flexlbd is root (`haproxy.check_user`).
+    public let unprivilegedUID: UInt32
+    /// The group `haproxy -c` runs as when flexlbd is root.
+    public let unprivilegedGID: UInt32
     private let runner: CommandRunner
     private let gate: CheckGate
 
@@ -28,13 +31,15 @@ public struct HAProxyConfigCheck: Sendable {
     public init(
         haproxyBinary: String,
         scratchRoot: String = "/run/flexlb-check",
-        unprivilegedID: UInt32 = 65534,
+        unprivilegedUID: UInt32 = 65534,
+        unprivilegedGID: UInt32 = 65534,
         timeout: Duration = .seconds(10),
         maxConcurrent: Int = 2
     ) {
         self.haproxyBinary = haproxyBinary
         self.scratchRoot = scratchRoot
-        self.unprivilegedID = unprivilegedID
+        self.unprivilegedUID = unprivilegedUID
+        self.unprivilegedGID = unprivilegedGID
         self.runner = CommandRunner(timeout: timeout)
         self.gate = CheckGate(limit: maxConcurrent)
     }
@@ -70,12 +75,12 @@ public struct HAProxyConfigCheck: Sendable {
             try ConfigFiles.writeAtomically(scratch + "/haproxy.cfg", rendered.config)
             created.append(scratch + "/haproxy.cfg")
             if dropRoot {
-                for path in Set(created) { chown(path, unprivilegedID, unprivilegedID) }
+                for path in Set(created) { chown(path, unprivilegedUID, unprivilegedGID) }
             }
             let command = ["-c", "-f", scratch + "/haproxy.cfg"]
             let result = dropRoot
                 ? try await runner.run(Self.setpriv, [
-                    "--reuid=\(unprivilegedID)", "--regid=\(unprivilegedID)", "--clear-groups", "--no-new-privs",
+                    "--reuid=\(unprivilegedUID)", "--regid=\(unprivilegedGID)", "--clear-groups", "--no-new-privs",
                     "--inh-caps=-all", "--bounding-set=-all", "--", haproxyBinary,
                 ] + command, directory: scratch)
                 : try await runner.run(haproxyBinary, command, directory: scratch)
