@@ -158,7 +158,7 @@ extension ReconcileShell {
                 "--vrrp_pid", settings.keepalivedVRRPPidFile,
                 "--checkers_pid", settings.keepalivedCheckersPidFile,
             ],
-            logFile: settings.logDir + "/keepalived.log"
+            logFile: settings.keepalivedLog
         )
         do {
             let pid = try launcher.launch(spec)
