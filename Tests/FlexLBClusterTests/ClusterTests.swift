@@ -108,6 +108,21 @@ import Testing
         }
     }
 
+    @Test func aBroadcastWithATimeGoesOutAtOnce() throws {
+        var network = Self.trio()
+        network.run(for: 3)
+        network.run(until: { net in net.liveNames.allSatisfy { net.node($0)?.pendingGossipCount == 0 } }, limit: 10)
+        var a = try #require(network.node("a"))
+        let directives = a.broadcast(key: "record/web", payload: [1], now: 3)
+        let targets = directives.compactMap { directive -> String? in
+            if case let .send(.gossip(items), to) = directive, !items.isEmpty { return to }
+            return nil
+        }
+        #expect(Set(targets) == ["b:7946", "c:7946"])
+        // Without a time it waits for the next gossip round.
+        #expect(a.broadcast(key: "record/api", payload: [2]).isEmpty)
+    }
+
     @Test func oversizedBroadcastAsksForATCPPush() throws {
         var network = Self.trio()
         network.run(for: 3)

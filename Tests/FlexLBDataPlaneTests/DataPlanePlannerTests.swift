@@ -30,97 +30,13 @@ import Testing
         StoreSnapshot(revision: revision, records: records.sorted { $0.name < $1.name }, damaged: damaged)
     }
 
-    /// A stand-in for the shell: answers every action with a scripted outcome and records what it was asked.
-    struct World {
-        var planner = DataPlanePlanner(settings: DataPlaneTests.settings)
-        var now = 0.0
-        var nextPid: Int32 = 100
-        var running: Set<Int32> = []
-        var addresses: Set<InterfaceAddresses.Entry> = []
-        var keepalivedConf: String?
-        var files: [String: String] = [:]
-        /// Instance names whose HAProxy configuration `haproxy -c` refuses.
-        var haproxyRefuses: Set<String> = []
-        /// VIPs keepalived refuses (its `-t` fails when the configuration names one).
-        var keepalivedRefuses: Set<String> = []
-        var log: [DataPlaneAction] = []
-
-        mutating func pass(_ snapshot: StoreSnapshot, topology: ClusterTopology? = nil) {
-            let tracked = planner.trackedPids
-            run(planner.begin(PassInput(snapshot: snapshot, topology: topology, now: now, alive: tracked.intersection(running), addresses: addresses)))
-            run(planner.finish(now: now))
-        }
-
-        mutating func run(_ actions: [DataPlaneAction]) {
-            var stack = Array(actions.reversed())
-            while let action = stack.popLast() {
-                log.append(action)
-                var follow: [DataPlaneAction] = []
-                if case .superviseKeepalived = action {
-                    follow = planner.superviseKeepalived(alive: planner.keepalived.pid.map(running.contains) ?? false, now: now)
-                } else {
-                    for event in outcome(of: action) { follow += planner.handle(event, now: now) }
-                }
-                stack.append(contentsOf: follow.reversed())
-            }
-        }
-
-        mutating func outcome(of action: DataPlaneAction) -> [DataPlaneEvent] {
-            switch action {
-            case .adopt:
-                return [.adopted(haproxy: [:], keepalived: nil)]
-            case let .installKeepalived(conf):
-                if keepalivedRefuses.contains(where: conf.contains) { return [.keepalivedRejected(output: "bad interface")] }
-                defer { keepalivedConf = conf }
-                return [.keepalivedInstalled(changed: keepalivedConf != conf)]
-            case let .isolateKeepalived(candidates):
-                var refused: [String: String] = [:]
-                for candidate in candidates {
-                    let conf = (try? candidate.conf.get()) ?? ""
-                    if keepalivedRefuses.contains(where: conf.contains) { refused[candidate.name] = "keepalived rejects this instance" }
-                }
-                return [.keepalivedIsolated(refused: refused)]
-            case .startKeepalived:
-                nextPid += 1
-                running.insert(nextPid)
-                return [.keepalivedStarted(pid: nextPid)]
-            case let .installHAProxy(name, _, _, rendered):
-                if haproxyRefuses.contains(name) { return [.haproxyRejected(name: name, reason: "HAProxy rejects the configuration: no")] }
-                defer { files[name] = rendered.config }
-                return [.haproxyInstalled(name: name, changed: files[name] != rendered.config)]
-            case let .startHAProxy(name, _):
-                nextPid += 1
-                running.insert(nextPid)
-                return [.haproxyStarted(name: name, pid: nextPid)]
-            case let .stopHAProxy(_, pid):
-                running.remove(pid)
-                return []
-            case let .writeHealth(key, value):
-                return [.healthWritten(key: key, value: value)]
-            case let .readStats(name):
-                return [.stats(name: name, rows: [
-                    HAProxyStatRow(proxy: "fe_80", service: "FRONTEND", status: "OPEN"),
-                    HAProxyStatRow(proxy: "be_80", service: "a", status: "UP"),
-                ].filter { _ in !name.isEmpty })]
-            case .removeStaleVIP, .reloadKeepalived, .reloadHAProxy, .removeLeftovers, .superviseKeepalived:
-                return []
-            }
-        }
-
-        func count(_ match: (DataPlaneAction) -> Bool) -> Int { log.filter(match).count }
-
-        mutating func status(_ name: String) -> NodeInstanceStatus? {
-            planner.statuses(addresses: addresses, now: now, wallClockMillis: 0)[name]
-        }
-    }
-
     static func isStart(_ action: DataPlaneAction) -> Bool { if case .startHAProxy = action { true } else { false } }
     static func isKeepalivedStart(_ action: DataPlaneAction) -> Bool { if case .startKeepalived = action { true } else { false } }
     static func isKeepalivedReload(_ action: DataPlaneAction) -> Bool { if case .reloadKeepalived = action { true } else { false } }
     static func isHAProxyReload(_ action: DataPlaneAction) -> Bool { if case .reloadHAProxy = action { true } else { false } }
 
     @Test func theFirstPassAdoptsThenWritesKeepalivedFirstThenStartsEachHAProxy() {
-        var world = World()
+        var world = PlannerWorld()
         world.pass(Self.snapshot([Self.record("web", vip: "10.88.0.200"), Self.record("api", vip: "10.88.0.201", vrid: 2)]))
         guard case .adopt(let candidates) = world.log.first else {
             Issue.record("the first action is not adoption: \(world.log)")
@@ -145,7 +61,7 @@ import Testing
     }
 
     @Test func aLoneChangeReloadsAtOnceAndABurstCoalesces() {
-        var world = World()
+        var world = PlannerWorld()
         var records = [Self.record("i0", vip: "10.88.0.10", vrid: 1)]
         world.pass(Self.snapshot(records))
         // A lone create, long after keepalived started: reloaded in the same pass.
@@ -171,7 +87,7 @@ import Testing
     }
 
     @Test func changesThatNeverPauseStillReloadAfterTheMaximumDelay() {
-        var world = World()
+        var world = PlannerWorld()
         var records = [Self.record("i0", vip: "10.88.0.10", vrid: 1)]
         world.pass(Self.snapshot(records))
         // keepalived was just started: the burst below is not after a quiet spell.
@@ -186,7 +102,7 @@ import Testing
     }
 
     @Test func aCrashedHAProxyRestartsWithBackoff() {
-        var world = World()
+        var world = PlannerWorld()
         let records = [Self.record("web", vip: "10.88.0.200")]
         world.pass(Self.snapshot(records))
         let first = world.planner.haproxy["web"]?.pid
@@ -220,7 +136,7 @@ import Testing
     }
 
     @Test func aModifyReloadsHAProxyAndAStopEndsIt() throws {
-        var world = World()
+        var world = PlannerWorld()
         world.pass(Self.snapshot([Self.record("web", vip: "10.88.0.200")]))
         let pid = try #require(world.planner.haproxy["web"]?.pid)
         var changed = InstanceConfig(
@@ -239,7 +155,7 @@ import Testing
     }
 
     @Test func aConfigurationHAProxyRefusesIsReportedAndTheOthersServe() {
-        var world = World()
+        var world = PlannerWorld()
         world.haproxyRefuses = ["bad"]
         world.pass(Self.snapshot([Self.record("bad", vip: "10.88.0.200"), Self.record("good", vip: "10.88.0.201", vrid: 2)]))
         world.pass(Self.snapshot([Self.record("bad", vip: "10.88.0.200"), Self.record("good", vip: "10.88.0.201", vrid: 2)]))
@@ -252,7 +168,7 @@ import Testing
     }
 
     @Test func anInstanceKeepalivedRefusesIsLeftOutAndTheOthersKeepTheirVIPs() throws {
-        var world = World()
+        var world = PlannerWorld()
         world.keepalivedRefuses = ["10.88.0.66"]
         world.pass(Self.snapshot([Self.record("bad", vip: "10.88.0.66"), Self.record("good", vip: "10.88.0.201", vrid: 2)]))
         let conf = try #require(world.keepalivedConf)
@@ -269,7 +185,7 @@ import Testing
     }
 
     @Test func withoutKeepalivedVIPsLeftOnTheInterfacesAreRemovedFirst() {
-        var world = World()
+        var world = PlannerWorld()
         world.addresses = [.init(interface: "eth1", address: "10.88.0.200")]
         world.pass(Self.snapshot([Self.record("web", vip: "10.88.0.200")]))
         let removal = world.log.firstIndex(of: .removeStaleVIP(instance: "web", interface: "eth1", address: "10.88.0.200", prefixLength: 24))
@@ -282,7 +198,7 @@ import Testing
     }
 
     @Test func aSingleOwnerNodeWithoutItsVIPReportsDownOnceKeepalivedHadTimeToAct() {
-        var world = World()
+        var world = PlannerWorld()
         let records = [Self.record("web", vip: "10.88.0.200")]
         world.pass(Self.snapshot(records))
         world.pass(Self.snapshot(records))
@@ -298,7 +214,7 @@ import Testing
     }
 
     @Test func aDamagedRecordKeepsServingItsLastAppliedVersion() {
-        var world = World()
+        var world = PlannerWorld()
         world.pass(Self.snapshot([Self.record("web", vip: "10.88.0.200")]))
         let pid = world.planner.haproxy["web"]?.pid
         world.log = []
@@ -324,7 +240,7 @@ import Testing
     }
 
     @Test func aNewGroupWaitsOnNodesThatDoNotRankFirstUntilItIsHeldOrPatienceEnds() throws {
-        var world = World()
+        var world = PlannerWorld()
         let topology = ClusterTopology(local: "n1", members: Self.members)
         world.pass(Self.snapshot([]), topology: topology)
         let theirs = Self.vrid(rankingFirst: false, on: "n1")
@@ -354,7 +270,7 @@ import Testing
     }
 
     @Test func aDrainedNodeFaultsEveryGroupOnceAndUndrainRestoresThem() {
-        var world = World()
+        var world = PlannerWorld()
         let records = [Self.record("web", vip: "10.88.0.200", vrid: 5)]
         var topology = ClusterTopology(local: "n1", members: Self.members)
         world.pass(Self.snapshot(records), topology: topology)
@@ -373,14 +289,14 @@ import Testing
     }
 
     @Test func aGroupWhoseHAProxyCannotServeIsFaultedHere() {
-        var world = World()
+        var world = PlannerWorld()
         world.haproxyRefuses = ["web"]
         world.pass(Self.snapshot([Self.record("web", vip: "10.88.0.200", vrid: 5)]), topology: ClusterTopology(local: "n1", members: Self.members))
         #expect(world.log.contains(.writeHealth(key: VRRPGroupKey(virtualRouterID: 5, interface: "eth1", ipv4: true), value: "1")))
     }
 
     @Test func keepalivedWaitsUntilTheNodeHasHeardTheCluster() {
-        var world = World()
+        var world = PlannerWorld()
         var topology = ClusterTopology(local: "n1", members: Self.members, settled: false)
         let records = [Self.record("web", vip: "10.88.0.200", vrid: 5)]
         world.pass(Self.snapshot(records), topology: topology)
@@ -393,7 +309,7 @@ import Testing
     }
 
     @Test func aNewGroupThisNodeRanksFirstForStartsWithAShortAdvertUntilItHoldsTheVIP() throws {
-        var world = World()
+        var world = PlannerWorld()
         let topology = ClusterTopology(local: "n1", members: Self.members)
         world.pass(Self.snapshot([]), topology: topology)
         let vrid = Self.vrid(rankingFirst: true, on: "n1")
@@ -414,7 +330,7 @@ import Testing
     }
 
     @Test func aShortAdvertEndsAfterItsWindowEvenWithoutTheVIP() {
-        var world = World()
+        var world = PlannerWorld()
         let topology = ClusterTopology(local: "n1", members: Self.members)
         world.pass(Self.snapshot([]), topology: topology)
         let records = [Self.record("web", vip: "10.88.0.200", vrid: Self.vrid(rankingFirst: true, on: "n1"))]
@@ -428,7 +344,7 @@ import Testing
     }
 
     @Test func groupsFoundAtStartAndGroupsOthersRankFirstForKeepTheUsualAdvert() {
-        var world = World()
+        var world = PlannerWorld()
         let topology = ClusterTopology(local: "n1", members: Self.members)
         let ours = Self.record("ours", vip: "10.88.0.200", vrid: Self.vrid(rankingFirst: true, on: "n1"))
         world.pass(Self.snapshot([ours]), topology: topology)
@@ -445,7 +361,7 @@ import Testing
     }
 
     @Test func theClusterEndpointIsServedWithAContentVersion() {
-        var world = World()
+        var world = PlannerWorld()
         let endpoint = DesiredInstance(
             virtualRouterID: 255,
             config: InstanceConfig(
@@ -459,4 +375,3 @@ import Testing
     }
 }
 
-private typealias DataPlaneTests = DataPlanePlannerTests

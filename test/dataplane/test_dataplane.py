@@ -554,3 +554,25 @@ def test_logs_rotate_in_place_and_go_with_their_instance(lab: Lab):
     lab.call("DELETE", "/instances/logs")
     poll("a deleted instance's logs removed", lambda: not log.exists() and not copy.exists(), 20)
     assert (lab.data_dir / "log" / "keepalived.log").exists()
+
+
+def test_a_vip_missing_from_the_kernel_is_reported_down(lab: Lab):
+    # A single node is the VRRP address owner of its VIPs: when one is missing from the interface
+    # (here: removed behind a frozen keepalived's back), the instance is not reachable and its status
+    # must say so, whatever HAProxy reports.
+    lab.call("POST", "/instances", http_instance("ghost", "10.99.7.50"))
+    lab.wait_up("ghost")
+    poll("ghost VIP", lambda: vip_on_eth0(lab, "10.99.7.50"), 15)
+    run_dir = lab.data_dir / "run"
+    frozen = [int((run_dir / f).read_text().split()[0]) for f in ("keepalived.pid", "keepalived-vrrp.pid")]
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        subprocess.run(["ip", "-n", lab.ns("lb1"), "addr", "del", "10.99.7.50/24", "dev", "eth0"], check=True)
+        st = poll("ghost reported down", lambda: (lambda s: s if s.get("state") == "down" else None)(lab.node_status("ghost")), 15, 0.2)
+        assert "10.99.7.50" in st.get("message", "") and "not on eth0" in st["message"], st
+        assert st.get("vip") != "master", st
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    lab.call("DELETE", "/instances/ghost")

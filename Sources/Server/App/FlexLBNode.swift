@@ -62,7 +62,13 @@ public struct FlexLBNode: Sendable {
         }
         self.observed = ObservedStatus()
         if let settings = configuration.cluster {
-            let addresses = InterfaceAddresses.published()
+            // A node's own addresses, not the VIPs it holds now (a restarted flexlbd finds its running
+            // keepalived's VIPs, or a killed one's, on the interfaces): peers would otherwise take a VIP
+            // for this node's address, and keep using it after the VIP's instance is deleted.
+            let vips = Set(((try? store.liveVIPs()) ?? []).compactMap { IPAddressText($0)?.canonical })
+            let addresses = InterfaceAddresses.published().mapValues { list in
+                list.filter { !vips.contains(IPAddressText(Subnet.address(ofCIDR: $0))?.canonical ?? $0) }
+            }
             do {
                 self.cluster = try ClusterService(
                     settings: settings,

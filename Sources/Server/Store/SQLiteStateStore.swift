@@ -69,6 +69,13 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    /// The VIPs of every live instance, read synchronously (start-up, before any task runs).
+    public func liveVIPs() throws -> Set<String> {
+        try pool.read { db in
+            Set(try StoreSchema.allRecords(db).records.filter { !$0.deleted }.flatMap { $0.listeners.map(\.address) })
+        }
+    }
+
     public func revision() async throws -> Int64 {
         try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0 }
     }

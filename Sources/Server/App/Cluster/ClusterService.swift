@@ -180,7 +180,7 @@ final class ClusterService: Service, ClusterView, Sendable {
             for record in change.records {
                 var writer = BinaryWriter()
                 record.encode(into: &writer)
-                execute(membership.withLock { $0.broadcast(key: "r/" + record.name, payload: writer.bytes) })
+                execute(membership.withLock { $0.broadcast(key: "r/" + record.name, payload: writer.bytes, now: self.now) })
             }
         }
     }

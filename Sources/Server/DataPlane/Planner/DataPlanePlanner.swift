@@ -24,6 +24,8 @@ public struct DataPlanePlanner: Sendable {
         /// … but never longer than this after the first pending change.
         public var keepalivedMaxDelay: Double
         public var restartPolicy = RestartPolicy()
+        /// A change this long after the last reload reloads at once (leading edge); sooner ones coalesce.
+        public var keepalivedQuietSpell = 0.3
         /// The advert interval of a new group on the node placement prefers, during its first election.
         public var fastElectionAdvert = 0.03
         /// How long a new group may keep the short interval (it ends as soon as this node holds the VIP).
@@ -304,14 +306,14 @@ public struct DataPlanePlanner: Sendable {
         if keepalived.pid == nil, holdKeepalived { return [] }
         if let pid = keepalived.pid, isAlive {
             alive.insert(pid)
-            // The first change after a quiet spell reloads at once (a single create is not held
+            // The first change after a quiet spell (0.3 s) reloads at once (a single create is not held
             // back); the rest of a burst waits for the burst to pause (quiet period) or for the
             // maximum delay: one SIGHUP for many changes, as it disturbs every VRRP instance briefly.
             // (A microsecond of slack: the shell wakes exactly when the period ends.)
             let slack = 1e-6
-            let quietSpell = keepalivedLastReload.map { now - $0 >= settings.keepalivedMaxDelay - slack } ?? true
-            guard let since = keepalivedPendingSince, let last = keepalivedLastChange,
-                  quietSpell || now - last >= settings.keepalivedQuietPeriod - slack
+            guard let since = keepalivedPendingSince, let last = keepalivedLastChange else { return [] }
+            let afterQuietSpell = keepalivedLastReload.map { since - $0 >= settings.keepalivedQuietSpell - slack } ?? true
+            guard afterQuietSpell || now - last >= settings.keepalivedQuietPeriod - slack
                   || now - since >= settings.keepalivedMaxDelay - slack else { return [] }
             keepalivedPendingSince = nil
             keepalivedLastChange = nil
@@ -395,11 +397,14 @@ public struct DataPlanePlanner: Sendable {
             return []
         case let .keepalivedRejected(output):
             let (instances, versions) = keepalivedCandidates()
+            // Each instance alone, with its group's settings as in the whole file.
+            var node = settings.node
+            node.groups = groups
             let candidates = instances.filter(\.running).map { instance in
                 KeepalivedCandidate(
                     name: instance.name, version: versions[instance.name] ?? 0,
                     conf: Result { () throws(RenderError) -> String in
-                        try KeepalivedRenderer.render(instances: [instance], node: settings.node, paths: settings.paths)
+                        try KeepalivedRenderer.render(instances: [instance], node: node, paths: settings.paths)
                     }
                 )
             }
