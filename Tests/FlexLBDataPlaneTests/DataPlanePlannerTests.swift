@@ -316,7 +316,7 @@ import Testing
         let records = [Self.record("web", vip: "10.88.0.200", vrid: vrid)]
         world.now = 5
         world.pass(Self.snapshot(records, revision: 2), topology: topology)
-        #expect(world.keepalivedConf?.contains("advert_int 0.03") == true)
+        #expect(world.keepalivedConf?.contains("advert_int 0.02") == true)
         #expect(world.count(Self.isKeepalivedReload) == 1, "the new group waits for a coalesced reload")
         // keepalived made this node master: back to the usual interval, in one more reload.
         world.addresses = [.init(interface: "eth1", address: "10.88.0.200")]
@@ -324,7 +324,7 @@ import Testing
         world.pass(Self.snapshot(records, revision: 2), topology: topology)
         world.now = 5.3
         world.pass(Self.snapshot(records, revision: 2), topology: topology)
-        #expect(world.keepalivedConf?.contains("advert_int 0.03") == false)
+        #expect(world.keepalivedConf?.contains("advert_int 0.02") == false)
         #expect(world.keepalivedConf?.contains("advert_int 1\n") == true)
         #expect(world.count(Self.isKeepalivedReload) == 2)
     }
@@ -336,11 +336,11 @@ import Testing
         let records = [Self.record("web", vip: "10.88.0.200", vrid: Self.vrid(rankingFirst: true, on: "n1"))]
         world.now = 5
         world.pass(Self.snapshot(records, revision: 2), topology: topology)
-        #expect(world.keepalivedConf?.contains("advert_int 0.03") == true)
+        #expect(world.keepalivedConf?.contains("advert_int 0.02") == true)
         #expect(abs(world.planner.nextWait(now: 5.9) - 0.1) < 1e-9, "the end of the window is a wake-up")
         world.now = 6
         world.pass(Self.snapshot(records, revision: 2), topology: topology)
-        #expect(world.keepalivedConf?.contains("advert_int 0.03") == false)
+        #expect(world.keepalivedConf?.contains("advert_int 0.02") == false)
     }
 
     @Test func groupsFoundAtStartAndGroupsOthersRankFirstForKeepTheUsualAdvert() {
@@ -348,7 +348,7 @@ import Testing
         let topology = ClusterTopology(local: "n1", members: Self.members)
         let ours = Self.record("ours", vip: "10.88.0.200", vrid: Self.vrid(rankingFirst: true, on: "n1"))
         world.pass(Self.snapshot([ours]), topology: topology)
-        #expect(world.keepalivedConf?.contains("advert_int 0.03") == false)
+        #expect(world.keepalivedConf?.contains("advert_int 0.02") == false)
         var held = topology
         held.heldElsewhere = ["theirs"]
         let theirs = Self.record("theirs", vip: "10.88.0.201", vrid: Self.vrid(rankingFirst: false, on: "n1"))
@@ -357,7 +357,7 @@ import Testing
         world.now = 2.5
         world.pass(Self.snapshot([ours, theirs], revision: 2), topology: held)
         #expect(world.keepalivedConf?.contains("10.88.0.201") == true)
-        #expect(world.keepalivedConf?.contains("advert_int 0.03") == false)
+        #expect(world.keepalivedConf?.contains("advert_int 0.02") == false)
     }
 
     @Test func theClusterEndpointIsServedWithAContentVersion() {

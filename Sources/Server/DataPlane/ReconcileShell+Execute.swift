@@ -152,7 +152,10 @@ extension ReconcileShell {
         let spec = ProcessSpec(
             executable: settings.keepalivedBinary,
             arguments: [
-                "--dont-fork", "--log-console", "--log-detail", "--vrrp",
+                // Console output goes to our (rotated) log file; --no-syslog, because without a syslog
+                // daemon glibc falls back to writing every line to /dev/console, which slowed each
+                // reload by tens of milliseconds.
+                "--dont-fork", "--log-console", "--log-detail", "--no-syslog", "--vrrp",
                 "--use-file", settings.keepalivedConfig,
                 "--pid", settings.keepalivedPidFile,
                 "--vrrp_pid", settings.keepalivedVRRPPidFile,

@@ -27,7 +27,7 @@ public struct DataPlanePlanner: Sendable {
         /// A change this long after the last reload reloads at once (leading edge); sooner ones coalesce.
         public var keepalivedQuietSpell = 0.3
         /// The advert interval of a new group on the node placement prefers, during its first election.
-        public var fastElectionAdvert = 0.03
+        public var fastElectionAdvert = 0.02
         /// How long a new group may keep the short interval (it ends as soon as this node holds the VIP).
         public var fastElectionWindow = 1.0
 
