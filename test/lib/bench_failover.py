@@ -6,7 +6,7 @@ backends), measured for
   2. drain of the owner: gap and failed requests (5 runs);
   3. create on one node -> first HTTP 200 through the VIP from the client (BENCH_CREATES, default 50);
   4. VIP balance: owners of 30 instances over 3 nodes, and VIPs moved when a node leaves and rejoins;
-  5. flexlbd RSS and idle CPU per node at 1 and 100 instances.
+  5. flexlbd RSS and idle CPU per node at 1 and 100 instances (and BENCH_SCALE instances when set).
 Prints a Markdown summary."""
 import os
 import statistics
@@ -129,6 +129,28 @@ def main() -> None:
              and len(lab.call("n1", "GET", "/instances")) >= 101, 600, 0.5)
         apply100 = time.monotonic() - t0
         idle100 = {n: rss_and_cpu(lab, n) for n in NODES}
+        scale = int(os.environ.get("BENCH_SCALE", "0"))
+        scaled = None
+        if scale > 100:
+            # More instances than the external /24 holds: VIPs in 10.88.1.0/24 (announced as /16; no
+            # client traffic, only "up on every node"), created from every node in turn.
+            t0 = time.monotonic()
+            for i in range(100, scale):
+                b = body(f"s{i:04d}", f"10.88.{1 + (i - 100) // 250}.{1 + (i - 100) % 250}")
+                b["frontend_net_prefix"] = 16
+                lab.call(NODES[i % 3], "POST", "/instances", b)
+            created = time.monotonic() - t0
+
+            def all_up():
+                if len(lab.call("n1", "GET", "/instances")) < scale + 1:
+                    return None
+                for n in NODES:
+                    listed = lab.call(n, "GET", "/instances")
+                    if not all(((i.get("nodes") or {}).get(n) or {}).get("state") == "up" for i in listed):
+                        return None
+                return True
+            poll(f"{scale} up", all_up, 1800, 2)
+            scaled = (scale, created, time.monotonic() - t0, {n: rss_and_cpu(lab, n) for n in NODES})
 
         print("\n## Cluster data plane (3 nodes, keepalived + HAProxy)\n")
         print(f"| measure | result |\n| --- | --- |")
@@ -145,6 +167,10 @@ def main() -> None:
         print(f"| {100 - creates} more creates → all 100 up on every node | {apply100:.1f} s |")
         print("| flexlbd RSS / CPU per node, idle, 0 instances | " + ", ".join(f"{n} {r:.0f} MB {c:.1f} %" for n, (r, c) in idle1.items()) + " |")
         print("| flexlbd RSS / CPU per node, idle, 100 instances | " + ", ".join(f"{n} {r:.0f} MB {c:.1f} %" for n, (r, c) in idle100.items()) + " |")
+        if scaled:
+            count, created, applied, idle = scaled
+            print(f"| {count - 100} more creates (POSTs took {created:.1f} s) → all {count} up on every node | {applied:.1f} s after the first POST |")
+            print(f"| flexlbd RSS / CPU per node, idle, {count} instances | " + ", ".join(f"{n} {r:.0f} MB {c:.1f} %" for n, (r, c) in idle.items()) + " |")
     finally:
         lab.down()
 
