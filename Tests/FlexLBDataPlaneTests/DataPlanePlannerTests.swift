@@ -288,6 +288,41 @@ import Testing
         #expect(world.log.contains(.writeHealth(key: key, value: "0")))
     }
 
+    @Test func aDrainKeepsTheHandedOverVIPOnLoopbackForAMoment() throws {
+        var world = PlannerWorld()
+        let records = [Self.record("web", vip: "10.88.0.200", vrid: 5), Self.record("other", vip: "10.88.0.201", vrid: 6)]
+        var topology = ClusterTopology(local: "n1", members: Self.members)
+        world.addresses = [.init(interface: "eth1", address: "10.88.0.200")]
+        world.pass(Self.snapshot(records), topology: topology)
+        #expect(!world.log.contains { if case .holdOnLoopback = $0 { true } else { false } })
+        topology.drained = true
+        world.log = []
+        world.now = 1
+        world.pass(Self.snapshot(records), topology: topology)
+        let hold = try #require(world.log.firstIndex(of: .holdOnLoopback(interface: "eth1", address: "10.88.0.200")))
+        let fault = try #require(world.log.firstIndex(of: .writeHealth(key: VRRPGroupKey(virtualRouterID: 5, interface: "eth1", ipv4: true), value: "1")))
+        #expect(hold < fault, "the VIP must be on lo before keepalived gives it up")
+        #expect(!world.log.contains(.holdOnLoopback(interface: "eth1", address: "10.88.0.201")), "a VIP this node does not hold")
+        // keepalived gave it up; the hold lasts 2 s, then ends on a wake-up of its own.
+        world.addresses = [.init(interface: "lo", address: "10.88.0.200")]
+        world.log = []
+        world.now = 2
+        world.pass(Self.snapshot(records), topology: topology)
+        #expect(!world.log.contains { if case .releaseLoopback = $0 { true } else { false } })
+        #expect(abs(world.planner.nextWait(now: 2.9) - 0.1) < 1e-9)
+        world.now = 3
+        world.pass(Self.snapshot(records), topology: topology)
+        #expect(world.log.contains(.releaseLoopback(address: "10.88.0.200")))
+    }
+
+    @Test func aVIPLeftOnLoopbackByAnEarlierRunIsReleased() {
+        var world = PlannerWorld()
+        world.addresses = [.init(interface: "lo", address: "10.88.0.200"), .init(interface: "lo", address: "127.0.0.1")]
+        world.pass(Self.snapshot([Self.record("web", vip: "10.88.0.200", vrid: 5)]), topology: ClusterTopology(local: "n1", members: Self.members))
+        #expect(world.log.contains(.releaseLoopback(address: "10.88.0.200")))
+        #expect(!world.log.contains(.releaseLoopback(address: "127.0.0.1")))
+    }
+
     @Test func aGroupWhoseHAProxyCannotServeIsFaultedHere() {
         var world = PlannerWorld()
         world.haproxyRefuses = ["web"]

@@ -77,7 +77,7 @@ struct PlannerWorld {
                 HAProxyStatRow(proxy: "fe_80", service: "FRONTEND", status: "OPEN"),
                 HAProxyStatRow(proxy: "be_80", service: "a", status: "UP"),
             ].filter { _ in !name.isEmpty })]
-        case .removeStaleVIP, .reloadKeepalived, .reloadHAProxy, .removeLeftovers, .superviseKeepalived:
+        case .removeStaleVIP, .reloadKeepalived, .reloadHAProxy, .removeLeftovers, .superviseKeepalived, .holdOnLoopback, .releaseLoopback:
             return []
         }
     }

@@ -117,18 +117,18 @@ def test_drain_moves_vips_without_failing_requests_and_undrain_returns_the_node(
         moved = time.monotonic()
         time.sleep(1)
         result = loop.stop()
-        # A connection open at the instant the VIP moves is reset by the new holder (its packets now
-        # reach a node that never saw the handshake), and a SYN sent in the few milliseconds between
-        # the old holder dropping the VIP and the client taking the new holder's gratuitous ARP is lost
-        # (the 1 s client timeout fires before the kernel's 1 s SYN retry). Every request started after
-        # the move succeeds.
+        # A request sent in the few milliseconds between the old holder giving the VIP up and the
+        # client taking the new holder's gratuitous ARP still reaches the old holder: it keeps the VIP
+        # on lo for 2 s (not answering ARP for it) and serves it. Only a connection whose packets
+        # straddle the ARP change can still be reset by the new holder (at most one: requests last
+        # about a millisecond). Every request started after the move succeeds.
         # `moved` is when a poll of the nodes' kernels (a few ms each, much longer on a busy machine)
         # saw the VIP on the new holder: allow 1 s for that poll and for the gratuitous ARP.
         late = [e for e in result["errors"] if e[0] > moved + 1.0]
         print(f"\ndrain of {owner} (-> {new}): longest gap {result['gap']:.3f} s, {len(result['errors'])} failed of "
               f"{result['attempts']} (in flight at the move), {len(late)} failed after it")
         assert not late, (moved, late)
-        assert len(result["errors"]) <= 5, result["errors"]
+        assert len(result["errors"]) <= 1, result["errors"]
         for n in NODES:
             poll(f"{n} sees {owner} drained", lambda n=n: {m["name"]: m.get("drained") for m in lab.call(n, "GET", "/nodes")}[owner] is True, 10)
         # While drained the node takes no VIP, even a new one it would rank first for.

@@ -48,6 +48,12 @@ extension ReconcileShell {
             return []
         case let .writeHealth(key, value):
             return writeHealth(key: key, value: value)
+        case let .holdOnLoopback(interface, address):
+            await holdOnLoopback(interface: interface, address: address)
+            return []
+        case let .releaseLoopback(address):
+            await runIP(["addr", "del", Self.hostPrefix(address), "dev", "lo"], what: "release a drained VIP from lo", address: address)
+            return []
         case let .readStats(name):
             let rows = (try? UnixSocketClient.exchange(
                 path: settings.renderPaths.statsSocket(instance: name), command: "show stat", timeoutMilliseconds: 200
@@ -102,6 +108,40 @@ extension ReconcileShell {
             ])
         } catch {
             logger.error("cannot remove a stale VIP", metadata: ["flexlb.vip": "\(address)", "error": "\(error)"])
+        }
+    }
+
+    /// The VIP as a host address on `lo`; the interface stops answering ARP for addresses it does
+    /// not carry (`arp_ignore=1`) and picks its own address for ARP requests (`arp_announce=2`), so
+    /// this node never claims the VIP on the wire while it still accepts packets sent to it.
+    private func holdOnLoopback(interface: String, address: String) async {
+        if !address.contains(":") {
+            for (knob, value) in [("arp_ignore", "1"), ("arp_announce", "2")] {
+                do {
+                    try ConfigFiles.writeSysctl("/proc/sys/net/ipv4/conf/\(interface)/\(knob)", value)
+                } catch {
+                    logger.warning("cannot set ARP behaviour for a drain hold", metadata: ["flexlb.interface": "\(interface)", "error": "\(error)"])
+                    return
+                }
+            }
+        }
+        await runIP(["addr", "add", Self.hostPrefix(address), "dev", "lo"], what: "keep a drained VIP on lo", address: address)
+    }
+
+    static func hostPrefix(_ address: String) -> String {
+        address + (address.contains(":") ? "/128" : "/32")
+    }
+
+    private func runIP(_ arguments: [String], what: String, address: String) async {
+        do {
+            let result = try await runner.run(settings.ipBinary, arguments)
+            if result.succeeded {
+                logger.info("\(what)", metadata: ["flexlb.vip": "\(address)"])
+            } else {
+                logger.warning("cannot \(what)", metadata: ["flexlb.vip": "\(address)", "flexlb.output": "\(result.output)"])
+            }
+        } catch {
+            logger.warning("cannot \(what)", metadata: ["flexlb.vip": "\(address)", "error": "\(error)"])
         }
     }
 

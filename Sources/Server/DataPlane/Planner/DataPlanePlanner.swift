@@ -30,6 +30,8 @@ public struct DataPlanePlanner: Sendable {
         public var fastElectionAdvert = 0.02
         /// How long a new group may keep the short interval (it ends as soon as this node holds the VIP).
         public var fastElectionWindow = 1.0
+        /// How long a drained node keeps serving a handed-over VIP from `lo` for clients with a stale ARP entry.
+        public var drainHold = 2.0
 
         public init(node: NodeSettings, paths: RenderPaths, trackDirectory: String, tick: Double, keepalivedQuietPeriod: Double, keepalivedMaxDelay: Double) {
             self.node = node
@@ -85,6 +87,9 @@ public struct DataPlanePlanner: Sendable {
     var loadedGroups: Set<VRRPGroupKey> = []
     /// New groups this node ranks first for, in their first election (short advert interval), until when.
     var fastElection: [VRRPGroupKey: Double] = [:]
+
+    /// VIPs kept on `lo` after a drain handed them over, until when.
+    var loopbackHolds: [String: Double] = [:]
 
     // Observations.
     var stats: [String: (at: Double, rows: [HAProxyStatRow])] = [:]
@@ -465,7 +470,7 @@ public struct DataPlanePlanner: Sendable {
 
     /// The end of a pass: health files (cluster mode) and the HAProxy stats the status needs.
     public mutating func finish(now: Double) -> [DataPlaneAction] {
-        var actions: [DataPlaneAction] = []
+        var actions = loopbackHoldActions(now: now)
         if let topology {
             var unhealthy: Set<String> = []
             for instance in desired where instance.running {
@@ -491,6 +496,31 @@ public struct DataPlanePlanner: Sendable {
         return actions
     }
 
+    /// A drain hands VIPs over with a priority-0 advert; for a moment clients still send to this node.
+    /// Before the health files say so, every VIP this node holds is also put on `lo`, and taken off
+    /// `drainHold` seconds later (or at once when found there with no hold: left by an earlier run).
+    private mutating func loopbackHoldActions(now: Double) -> [DataPlaneAction] {
+        var actions: [DataPlaneAction] = []
+        let vips = Dictionary(desired.filter(\.running).compactMap { instance in
+            InterfaceAddresses.canonical(instance.config.frontendIpaddress).map { ($0, instance.config.frontendInterface) }
+        }, uniquingKeysWith: { first, _ in first })
+        if topology?.drained == true {
+            for (vip, interface) in vips.sorted(by: { $0.key < $1.key })
+            where loopbackHolds[vip] == nil && addresses.contains(.init(interface: interface, address: vip)) {
+                loopbackHolds[vip] = now + settings.drainHold
+                actions.append(.holdOnLoopback(interface: interface, address: vip))
+            }
+        }
+        for (vip, until) in loopbackHolds.sorted(by: { $0.key < $1.key }) where now >= until {
+            loopbackHolds[vip] = nil
+            actions.append(.releaseLoopback(address: vip))
+        }
+        for entry in addresses where entry.interface == "lo" && vips[entry.address] != nil && loopbackHolds[entry.address] == nil {
+            actions.append(.releaseLoopback(address: entry.address))
+        }
+        return actions
+    }
+
     /// How long the shell may wait for a wake-up before the next pass.
     public func nextWait(now: Double) -> Double {
         var due = now + settings.tick
@@ -502,8 +532,9 @@ public struct DataPlanePlanner: Sendable {
             due = min(due, record.restart.notBefore)
         }
         if keepalived.pid == nil, keepalived.restart.notBefore > now { due = min(due, keepalived.restart.notBefore) }
-        // A fast election ends on time even when nothing else happens.
+        // A fast election ends on time even when nothing else happens; so does a loopback hold.
         for until in fastElection.values { due = min(due, until) }
+        for until in loopbackHolds.values { due = min(due, until) }
         return max(0.005, due - now)
     }
 

@@ -42,6 +42,12 @@ public enum DataPlaneAction: Sendable, Hashable {
     case writeHealth(key: VRRPGroupKey, value: String)
     /// Read `show stat` from the instance's HAProxy. → `stats`
     case readStats(name: String)
+    /// Before a drain hands a VIP over: keep it as a host address on `lo` (and stop `interface` from
+    /// answering ARP for addresses it does not carry), so a request a client sends to this node in the
+    /// moment before it takes the new holder's gratuitous ARP is still served here. No event.
+    case holdOnLoopback(interface: String, address: String)
+    /// The hold is over (or left from an earlier run). No event.
+    case releaseLoopback(address: String)
 }
 
 /// One instance rendered alone into keepalived.conf, to find which instances keepalived refuses.
