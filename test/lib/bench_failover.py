@@ -87,7 +87,7 @@ def main() -> None:
         cut = failover_runs(lab, runs, "cut")
 
         drains = []
-        for r in range(5):
+        for r in range(int(os.environ.get("BENCH_DRAINS", "5"))):
             lab.call("n1", "POST", "/instances", body(f"dr{r}", f"10.88.0.{60 + r}"))
             up_everywhere(lab, f"dr{r}")
             owner = single_holder(lab, f"10.88.0.{60 + r}")
@@ -158,7 +158,7 @@ def main() -> None:
               f"p50 {statistics.median(crash):.3f} s, max {max(crash):.3f} s |")
         print(f"| owner link cut at the switch, longest client gap, {len(cut)} runs | "
               f"p50 {statistics.median(cut):.3f} s, max {max(cut):.3f} s |")
-        print(f"| drain of the owner, 5 runs: longest gap / failed of attempts | "
+        print(f"| drain of the owner, {len(drains)} runs: longest gap / failed of attempts | "
               + "; ".join(f"{g:.3f} s {f}/{a}" for g, f, a in drains) + " |")
         print(f"| create on one node → first HTTP 200 through the VIP, n={len(first)} | p50 {pct(first, 50)*1000:.0f} ms, "
               f"p99 {pct(first, 99)*1000:.0f} ms |")
