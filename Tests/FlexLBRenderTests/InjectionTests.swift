@@ -60,6 +60,8 @@ import Testing
     @Test(arguments: [Field.frontendOptions, .backendOption, .checkCommand, .defaultServer, .serverOptions, .balance], [
         " \"$HOME\"", " \"${FLEXLB_SECRET}\"", " \\x0a", " \\n", " \\r", " \\t", " \\", " \"unterminated", " 'unterminated",
         " crt /etc/shadow", " \"crt\" /etc/shadow", " c\\rt /etc/shadow", " ca-file /etc/ssl/private/x.pem", " crl-file /x",
+        // An escaped '#' or control character (found by the fuzzer: the escaped byte skipped the checks).
+        " \\#", " weight 1\\\\\\#x", " \\\n", " \\\u{1}",
     ])
     func haproxyParserTricksAreRefused(field: Field, payload: String) throws {
         var instance = try Fixtures.template04()

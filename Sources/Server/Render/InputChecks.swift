@@ -98,6 +98,14 @@ enum InputCheck {
                     throw RenderError(.invalidValue, at: path, "must not end with a backslash")
                 }
                 let next = bytes[index + 1]
+                // The escaped byte passes the same checks as any other: `\#` and a backslash before a
+                // control character must not slip a comment or a line break through.
+                guard (0x20...0x7E).contains(next) else {
+                    throw RenderError(.invalidValue, at: path, "must be one line of printable ASCII (found \(describe(next)) at offset \(index + 1))")
+                }
+                if next == UInt8(ascii: "#") {
+                    throw RenderError(.invalidValue, at: path, "must not contain '#' (HAProxy starts a comment there)")
+                }
                 if [UInt8(ascii: "x"), UInt8(ascii: "r"), UInt8(ascii: "n"), UInt8(ascii: "t")].contains(next | 0x20) {
                     throw RenderError(.invalidValue, at: path, "must not contain the escape '\\\(Character(Unicode.Scalar(next)))' (it yields a control character)")
                 }
