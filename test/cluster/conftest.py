@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 from polling import poll  # noqa: E402,F401
+from labs import attach_diagnostics, close_lab  # noqa: E402
 
 import pytest
 import yaml
@@ -310,16 +311,9 @@ def cluster(request) -> Cluster:
         yield c
     finally:
         _CLUSTER = None
-        if request.session.testsfailed > failed_before or os.environ.get("FLEXLB_E2E_SHOW_LOGS"):
-            sys.stderr.write(f"\n==== cluster diagnostics ({c.root}) ====\n{c.diagnostics()}\n")
-        c.down()
-        if not os.environ.get("FLEXLB_E2E_KEEP"):
-            shutil.rmtree(c.root, ignore_errors=True)
+        close_lab(c, request, failed_before, "cluster")
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed and _CLUSTER is not None:
-        rep.sections.append(("flexlbd logs", _CLUSTER.diagnostics()))
+    attach_diagnostics((yield), _CLUSTER, "flexlbd logs")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 from polling import poll  # noqa: E402,F401
+from labs import attach_diagnostics, close_lab  # noqa: E402
 
 import pytest
 import yaml
@@ -355,18 +356,10 @@ def lab(request) -> Lab:
         yield lab
     finally:
         _LAB = None
-        failed = request.session.testsfailed > failed_before
-        if failed or os.environ.get("FLEXLB_E2E_SHOW_LOGS"):
-            sys.stderr.write(f"\n==== data-plane diagnostics ({lab.root}) ====\n{lab.diagnostics()}\n")
-        lab.down()
-        if not os.environ.get("FLEXLB_E2E_KEEP"):
-            shutil.rmtree(lab.root, ignore_errors=True)
+        close_lab(lab, request, failed_before, "data-plane")
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """On a failure, attach flexlbd's stderr and the data-plane logs to the report."""
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed and _LAB is not None:
-        rep.sections.append(("flexlbd and data-plane logs", _LAB.diagnostics()))
+    attach_diagnostics((yield), _LAB, "flexlbd and data-plane logs")

@@ -38,6 +38,7 @@ NODES = ["n1", "n2", "n3"]
 HTTP_PORT = 30080
 ENDPOINT = "10.77.0.100"
 poll = base.poll
+close_lab, attach_diagnostics = base.close_lab, base.attach_diagnostics
 
 
 def ext(node: str) -> str:
@@ -225,16 +226,9 @@ def lab(request) -> Lab:
         yield lab
     finally:
         _LAB = None
-        if request.session.testsfailed > failed_before or os.environ.get("FLEXLB_E2E_SHOW_LOGS"):
-            sys.stderr.write(f"\n==== failover diagnostics ({lab.root}) ====\n{lab.diagnostics()}\n")
-        lab.down()
-        if not os.environ.get("FLEXLB_E2E_KEEP"):
-            shutil.rmtree(lab.root, ignore_errors=True)
+        close_lab(lab, request, failed_before, "failover")
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed and _LAB is not None:
-        rep.sections.append(("flexlbd, keepalived and HAProxy logs", _LAB.diagnostics()))
+    attach_diagnostics((yield), _LAB, "flexlbd, keepalived and HAProxy logs")

@@ -8,14 +8,16 @@ The tests run in file order and share one lab (module fixture)."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from e2e_lab import NODE_PORT, ControllerLab, dataplane
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from labs import attach_diagnostics, close_lab  # noqa: E402
 from kubelab import compact, poll
 
 _LAB: ControllerLab | None = None
@@ -39,19 +41,12 @@ def lab(request):
         yield lab
     finally:
         _LAB = None
-        if request.session.testsfailed > failed_before or os.environ.get("FLEXLB_E2E_SHOW_LOGS"):
-            sys.stderr.write(f"\n==== controller e2e diagnostics ({lab.root}) ====\n{lab.diagnostics()}\n")
-        lab.down()
-        if not os.environ.get("FLEXLB_E2E_KEEP"):
-            shutil.rmtree(lab.root, ignore_errors=True)
+        close_lab(lab, request, failed_before, "controller e2e")
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed and _LAB is not None:
-        rep.sections.append(("controller e2e logs", _LAB.diagnostics()))
+    attach_diagnostics((yield), _LAB, "controller e2e logs")
 
 
 def http_names(lab: ControllerLab, ip: str, count: int = 12) -> set[str]:

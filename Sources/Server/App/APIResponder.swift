@@ -1,5 +1,6 @@
 import Synchronization
 import FlexLBAPI
+import FlexLBModel
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -52,7 +53,7 @@ struct APIResponder<Handler: APIProtocol>: HTTPResponder {
                 "flexlb.method": "\(request.method.rawValue)",
                 "flexlb.path": "\(path)",
                 "flexlb.status": "\(response.status.code)",
-                "flexlb.latency_ms": "\(String(format: "%.3f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",
+                "flexlb.latency_ms": "\(String(format: "%.3f", elapsed.seconds * 1000))",
             ]
         )
         return Response(

@@ -14,7 +14,7 @@ extension ReconcileShell {
         case let .adopt(candidates):
             return [await adopt(candidates)]
         case let .removeStaleVIP(instance, interface, address, prefixLength):
-            await removeStaleVIP(instance: instance, interface: interface, address: address, prefixLength: prefixLength)
+            await runIP(["addr", "del", "\(address)/\(prefixLength)", "dev", interface], what: "remove a stale VIP of \(instance) left without keepalived", address: address)
             return []
         case let .installKeepalived(conf):
             return [await installKeepalived(conf)]
@@ -97,17 +97,6 @@ extension ReconcileShell {
             let haproxy = orphan.argv.first?.hasSuffix("haproxy") == true
             logger.warning("ending orphaned process", metadata: ["flexlb.pid": "\(orphan.pid)", "flexlb.argv": "\(orphan.argv.joined(separator: " "))"])
             await terminate(pid: orphan.pid, executable: haproxy ? settings.haproxyBinary : settings.keepalivedBinary)
-        }
-    }
-
-    private func removeStaleVIP(instance: String, interface: String, address: String, prefixLength: Int) async {
-        do {
-            let result = try await runner.run(settings.ipBinary, ["addr", "del", "\(address)/\(prefixLength)", "dev", interface])
-            logger.warning("removed a stale VIP left without keepalived", metadata: [
-                "flexlb.instance": "\(instance)", "flexlb.vip": "\(address)", "flexlb.output": "\(result.output)",
-            ])
-        } catch {
-            logger.error("cannot remove a stale VIP", metadata: ["flexlb.vip": "\(address)", "error": "\(error)"])
         }
     }
 

@@ -221,10 +221,3 @@ actor ReconcileShell {
         reportedProblems = planner.problems
     }
 }
-
-extension Duration {
-    /// Seconds as a floating-point number.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

@@ -2,6 +2,7 @@ import FlexLBAPI
 import FlexLBCluster
 import FlexLBDataPlane
 import FlexLBGossip
+import FlexLBModel
 import FlexLBStore
 import Foundation
 import Logging
@@ -137,8 +138,7 @@ final class ClusterService: Service, ClusterView, Sendable {
 
     /// Seconds since start: the membership state machine's clock.
     var now: Double {
-        let elapsed = ContinuousClock.now - started
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        (ContinuousClock.now - started).seconds
     }
 
     private var wallMilliseconds: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

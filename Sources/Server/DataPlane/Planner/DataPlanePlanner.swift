@@ -56,9 +56,8 @@ public struct DataPlanePlanner: Sendable {
     public private(set) var keepalived = ProcessRecord()
     var keepalivedPendingSince: Double?
     var keepalivedLastChange: Double?
-    /// When keepalived last (re)read the current configuration; nil while a change is pending or none runs.
-    var keepalivedActingSince: Double?
-    /// When keepalived last (re)read its configuration: a change after a quiet spell reloads at once.
+    /// When keepalived last (re)read its configuration (start, adoption, reload): a change after a
+    /// quiet spell reloads at once.
     var keepalivedLastReload: Double?
     public private(set) var appliedVersions: [String: Int64] = [:]
     public private(set) var adopted = false
@@ -279,6 +278,12 @@ public struct DataPlanePlanner: Sendable {
 
     var keepalivedAlive: Bool { keepalived.pid.map(alive.contains) ?? false }
 
+    /// Since when keepalived has been acting on the current configuration: nil while a change is
+    /// pending or none runs.
+    var keepalivedActingSince: Double? {
+        keepalived.pid != nil && keepalivedPendingSince == nil ? keepalivedLastReload : nil
+    }
+
     /// The instances (and versions) that go into keepalived.conf: all but the refused ones.
     private mutating func keepalivedCandidates() -> ([DesiredInstance], [String: Int64]) {
         // A refusal lasts while the instance keeps the version it was refused at.
@@ -322,13 +327,11 @@ public struct DataPlanePlanner: Sendable {
                   || now - since >= settings.keepalivedMaxDelay - slack else { return [] }
             keepalivedPendingSince = nil
             keepalivedLastChange = nil
-            keepalivedActingSince = now
             keepalivedLastReload = now
             return [.reloadKeepalived(pid: pid)]
         }
         if let pid = keepalived.pid {
             alive.remove(pid)
-            keepalivedActingSince = nil
             keepalived.restart.exited(at: now, policy: settings.restartPolicy)
             keepalived.pid = nil
         }
@@ -387,7 +390,7 @@ public struct DataPlanePlanner: Sendable {
             }
             if let keepalivedPid {
                 keepalived.pid = keepalivedPid
-                keepalivedActingSince = now
+                keepalivedLastReload = now
                 alive.insert(keepalivedPid)
             }
             return plan(now: now)
@@ -397,7 +400,6 @@ public struct DataPlanePlanner: Sendable {
             if changed {
                 keepalivedPendingSince = keepalivedPendingSince ?? now
                 keepalivedLastChange = now
-                keepalivedActingSince = nil
             }
             return []
         case let .keepalivedRejected(output):
@@ -432,7 +434,6 @@ public struct DataPlanePlanner: Sendable {
             // A fresh keepalived reads the current file: nothing is pending any more.
             keepalivedPendingSince = nil
             keepalivedLastChange = nil
-            keepalivedActingSince = now
             keepalivedLastReload = now
             return []
         case let .keepalivedStartFailed(reason):
