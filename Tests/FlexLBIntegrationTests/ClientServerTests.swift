@@ -28,23 +28,9 @@ import Testing
         configuration.dataDir = directory + "/data"
         configuration.dataPlaneEnabled = false
         configuration.haproxyCheck = false
-        var logger = Logger(label: "it")
-        logger.logLevel = .warning
-        let node = try FlexLBNode(configuration: configuration, logger: logger)
-
-        let port = Mutex<Int?>(nil)
-        let group = ServiceGroup(configuration: .init(
-            services: node.services(onListening: { bound in port.withLock { $0 = bound } }).map { .init(service: $0) },
-            logger: logger
-        ))
-        let running = Task { try await group.run() }
-        defer { running.cancel() }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while port.withLock({ $0 }) == nil {
-            guard ContinuousClock.now < deadline else { Issue.record("flexlbd did not start listening"); return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        let bound = try #require(port.withLock { $0 })
+        let node = try await InProcessNode.start(configuration, within: .seconds(60))
+        defer { node.cancel() }
+        let bound = node.port
 
         // A dead endpoint first: the client fails over to the live one.
         let client = try FlexLBClient(configuration: .init(
@@ -58,12 +44,11 @@ import Testing
             try await body(client, directory, bound)
         } catch {
             try? await client.shutdown()
-            await group.triggerGracefulShutdown()
+            await node.stop()
             throw error
         }
         try await client.shutdown()
-        await group.triggerGracefulShutdown()
-        try await running.value
+        try await node.shutdown()
     }
 
     private func instance(_ name: String, vip: String, port: Int = 8080) -> InstanceConfig {

@@ -238,22 +238,9 @@ import Testing
         // default address policy refuses.
         configuration.addressPolicy.allowLoopbackVIPs = true
         configuration.addressPolicy.allowLoopbackBackends = true
-        var logger = Logger(label: "sc")
-        logger.logLevel = .warning
-        let node = try FlexLBNode(configuration: configuration, logger: logger)
-        let port = Mutex<Int?>(nil)
-        let group = ServiceGroup(configuration: .init(
-            services: node.services(onListening: { bound in port.withLock { $0 = bound } }).map { .init(service: $0) },
-            logger: logger
-        ))
-        let running = Task { try await group.run() }
-        defer { running.cancel() }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while port.withLock({ $0 }) == nil {
-            guard ContinuousClock.now < deadline else { Issue.record("flexlbd did not start listening"); return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        let bound = try #require(port.withLock { $0 })
+        let node = try await InProcessNode.start(configuration, within: .seconds(10))
+        defer { node.cancel() }
+        let bound = node.port
         func transport(_ endpoints: [APIEndpoint]) throws -> HTTPClientTransport {
             try HTTPClientTransport(configuration: .init(
                 endpoints: endpoints, caFile: certs.file("ca.crt"), certificateFile: certs.file("client.crt"),
@@ -268,12 +255,11 @@ import Testing
         } catch {
             try? await live.shutdown()
             try? await deadFirst.shutdown()
-            await group.triggerGracefulShutdown()
+            await node.stop()
             throw error
         }
         try await live.shutdown()
         try await deadFirst.shutdown()
-        await group.triggerGracefulShutdown()
-        try await running.value
+        try await node.shutdown()
     }
 }

@@ -43,21 +43,10 @@ enum GoNames {
 enum Go {
     /// An interpreted Go string literal holding `s` exactly.
     static func literal(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\x" + (hex.count == 1 ? "0" + hex : hex)
-            default: out.unicodeScalars.append(scalar)
-            }
+        quotedLiteral(s) { value in
+            let hex = String(value, radix: 16)
+            return "\\x" + (hex.count == 1 ? "0" + hex : hex)
         }
-        return out + "\""
     }
 
     /// A raw string literal when `s` allows one (regular expressions read better raw).

@@ -76,23 +76,28 @@ struct PatternTable {
     func name(_ pattern: String) -> String { "SchemaPatterns.p\(patterns.firstIndex(of: pattern)! + 1)" }
 }
 
+/// A double-quoted, single-line string literal holding `s` exactly: backslash, quote, newline, return and
+/// tab escaped as in C; other control characters as `control` writes them (the languages differ there).
+func quotedLiteral(_ s: String, control: (UInt32) -> String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\\": out += "\\\\"
+        case "\"": out += "\\\""
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += control(scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
+
 enum Swift {
     /// An escaped, single-line Swift string literal.
     static func literal(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        quotedLiteral(s) { "\\u{\(String($0, radix: 16))}" }
     }
 
     /// A multi-line raw string literal holding `s` exactly.
