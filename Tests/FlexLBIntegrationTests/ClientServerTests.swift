@@ -17,17 +17,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flexlb-it-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let certs = CertificateDirectory(path: directory + "/certs")
-        _ = try certs.initialize(dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
-
-        var configuration = NodeConfiguration(name: "it")
-        configuration.tlsHost = "127.0.0.1"
-        configuration.tlsPort = 0
-        configuration.tlsCert = certs.file("server.crt")
-        configuration.tlsKey = certs.file("server.key")
-        configuration.tlsCACert = certs.file("ca.crt")
-        configuration.dataDir = directory + "/data"
-        configuration.dataPlaneEnabled = false
-        configuration.haproxyCheck = false
+        let configuration = try InProcessNode.configuration(name: "it", certs: certs, directory: directory)
         let node = try await InProcessNode.start(configuration, within: .seconds(60))
         defer { node.cancel() }
         let bound = node.port

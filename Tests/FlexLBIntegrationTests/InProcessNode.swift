@@ -1,3 +1,4 @@
+import FlexLBCerts
 import FlexLBServer
 import Logging
 import ServiceLifecycle
@@ -12,6 +13,22 @@ struct InProcessNode {
     let port: Int
     private let group: ServiceGroup
     private let running: Task<Void, any Error>
+
+    /// A node on 127.0.0.1 with a free port, its certificates (from `certs`, made for localhost) and
+    /// data under `directory`, data plane and `haproxy -c` off.
+    static func configuration(name: String, certs: CertificateDirectory, directory: String) throws -> NodeConfiguration {
+        _ = try certs.initialize(dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
+        var configuration = NodeConfiguration(name: name)
+        configuration.tlsHost = "127.0.0.1"
+        configuration.tlsPort = 0
+        configuration.tlsCert = certs.file("server.crt")
+        configuration.tlsKey = certs.file("server.key")
+        configuration.tlsCACert = certs.file("ca.crt")
+        configuration.dataDir = directory + "/data"
+        configuration.dataPlaneEnabled = false
+        configuration.haproxyCheck = false
+        return configuration
+    }
 
     /// Starts a node from `configuration` (warnings and worse logged) and waits until its API listens.
     static func start(_ configuration: NodeConfiguration, within timeout: Duration) async throws -> InProcessNode {

@@ -224,16 +224,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flexlb-sc-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let certs = CertificateDirectory(path: directory + "/certs")
-        _ = try certs.initialize(dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
-        var configuration = NodeConfiguration(name: "sc")
-        configuration.tlsHost = "127.0.0.1"
-        configuration.tlsPort = 0
-        configuration.tlsCert = certs.file("server.crt")
-        configuration.tlsKey = certs.file("server.key")
-        configuration.tlsCACert = certs.file("ca.crt")
-        configuration.dataDir = directory + "/data"
-        configuration.dataPlaneEnabled = false
-        configuration.haproxyCheck = false
+        var configuration = try InProcessNode.configuration(name: "sc", certs: certs, directory: directory)
         // The scenarios use loopback VIPs and backends on `lo` (no data plane runs here), which the
         // default address policy refuses.
         configuration.addressPolicy.allowLoopbackVIPs = true
